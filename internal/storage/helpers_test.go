@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -91,7 +92,7 @@ func (c *testClock) Advance(d time.Duration) {
 
 func openTestManager(t testing.TB, dir string, clock *testClock) *Manager {
 	t.Helper()
-	opts := ManagerOptions{}
+	opts := ManagerOptions{Logger: quietLogger}
 	if clock != nil {
 		opts.Now = clock.Now
 	}
@@ -203,6 +204,8 @@ func copyDir(t testing.TB, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func crcOf(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }
 

@@ -9,9 +9,11 @@ import (
 	"time"
 )
 
-// TruncateTo removes everything at and after offset. As in Kafka, the batch
-// holding offset goes whole and the log end offset becomes offset. The leader
-// epoch cache and the producer state follow.
+// TruncateTo removes everything at and after offset. The batch holding
+// offset goes whole, and the log end offset becomes that batch's base offset
+// (NB: Kafka sets it to offset, leaving a gap that a restart closes again;
+// replicas truncate at batch boundaries anyway). The leader epoch cache and
+// the producer state follow.
 func (l *Log) TruncateTo(offset int64) error {
 	if offset < 0 {
 		return fmt.Errorf("%w: truncate to %d", ErrOffsetOutOfRange, offset)
@@ -45,12 +47,14 @@ func (l *Log) TruncateTo(offset int64) error {
 		return err
 	}
 	size := s.size.Load()
-	pos, _, found, err := s.findBatch(f, ix, offset, size)
+	pos, h, found, err := s.findBatch(f, ix, offset, size)
 	if err != nil {
 		return err
 	}
 	if !found {
 		pos = size
+	} else if h.BaseOffset < offset {
+		offset = h.BaseOffset
 	}
 	// Unpublish first: readers must not see bytes that are about to go.
 	l.leo.Store(offset)
