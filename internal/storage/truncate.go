@@ -38,21 +38,13 @@ func (l *Log) TruncateTo(offset int64) error {
 	if s != l.mu.active {
 		l.env.indexes.pin(s)
 	}
-	ix, err := s.indexes()
+	loc, err := s.locate(offset, true)
 	if err != nil {
 		return err
 	}
-	f, err := s.open()
-	if err != nil {
-		return err
-	}
-	size := s.size.Load()
-	pos, h, found, err := s.findBatch(f, ix, offset, size)
-	if err != nil {
-		return err
-	}
+	f, ix, pos, h, found := loc.f, loc.ix, loc.pos, loc.h, loc.found
 	if !found {
-		pos = size
+		pos = loc.limit
 	} else if h.BaseOffset < offset {
 		offset = h.BaseOffset
 	}
@@ -168,17 +160,14 @@ func (l *Log) forEachBatchLocked(offset int64, fn func(h *record.Header) bool) e
 	segs := l.segments()
 	for i := max(segmentFor(segs, offset), 0); i < len(segs); i++ {
 		s := segs[i]
-		f, err := s.open()
+		loc, err := s.locate(max(offset, s.base), true)
 		if err != nil {
 			return err
 		}
-		ix, err := s.indexes()
-		if err != nil {
-			return err
+		if !loc.found {
+			continue
 		}
-		limit := s.size.Load()
-		pos := lookupOffset(ix.off.bytes(), s.rel(max(offset, s.base)))
-		sc := newHeaderScanner(f, pos, limit)
+		sc := newHeaderScanner(loc.f, loc.pos, loc.limit)
 		for {
 			h, _, ok, err := sc.next()
 			if err != nil {
