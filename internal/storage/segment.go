@@ -52,9 +52,9 @@ type tsOffset struct {
 type segment struct {
 	env   *storeEnv
 	owner *Log
-	dir  string
-	base int64 // offset of the first batch; the file name
-	file *segFile
+	dir   string
+	base  int64 // offset of the first batch; the file name
+	file  *segFile
 
 	// size is the bytes of whole batches in the .log file. The append path
 	// (under the log's mutex) stores it after the bytes are written; readers

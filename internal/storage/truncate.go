@@ -4,8 +4,8 @@ package storage
 // leader); DeleteRecordsBefore removes its head.
 
 import (
-	"github.com/strata-io/strata/internal/record"
 	"fmt"
+	"github.com/strata-io/strata/internal/record"
 	"time"
 )
 
