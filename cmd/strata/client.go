@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -144,4 +145,37 @@ func kafkaErr(err error, brokerMsg string) string {
 		s += " (broker: " + brokerMsg + ")"
 	}
 	return s
+}
+
+// checkTopic fails early, with a plain message, when the topic does not
+// exist (if mustExist) or has no such partition (if partition >= 0), so a
+// typo is reported at once instead of after the client's retries.
+func checkTopic(ctx context.Context, cf *clientFlags, topic string, partition int32, mustExist bool) error {
+	adm, err := cf.newAdmin()
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	cctx, cancel := cf.callCtx(ctx)
+	defer cancel()
+	md, err := adm.Metadata(cctx, topic)
+	if err != nil {
+		return err
+	}
+	td, ok := md.Topics[topic]
+	if !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
+		if mustExist {
+			return fmt.Errorf("topic %q does not exist", topic)
+		}
+		return nil
+	}
+	if td.Err != nil && len(td.Partitions) == 0 {
+		return topicErr("use", topic, td.Err, "")
+	}
+	if partition >= 0 {
+		if _, ok := td.Partitions[partition]; !ok {
+			return fmt.Errorf("topic %q has no partition %d (it has %d)", topic, partition, len(td.Partitions))
+		}
+	}
+	return nil
 }

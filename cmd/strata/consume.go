@@ -12,10 +12,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -224,7 +224,7 @@ stays null.`,
 // waiting for a topic that never appears), then prints records until a stop
 // condition.
 func runConsume(ctx context.Context, cf *clientFlags, o *consumeOptions, out, errOut io.Writer) error {
-	if err := checkConsumeTarget(ctx, cf, o); err != nil {
+	if err := checkTopic(ctx, cf, o.topic, o.partition, true); err != nil {
 		return err
 	}
 	reset := kgo.NewOffset().AtEnd()
@@ -232,9 +232,15 @@ func runConsume(ctx context.Context, cf *clientFlags, o *consumeOptions, out, er
 		reset = kgo.NewOffset().AtStart()
 	}
 	opts := []kgo.Opt{kgo.ConsumeResetOffset(reset)}
+	var joined chan struct{} // closed at the first group assignment
 	switch {
 	case o.group != "":
+		joined = make(chan struct{})
+		var once sync.Once
 		opts = append(opts,
+			kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+				once.Do(func() { close(joined) })
+			}),
 			kgo.ConsumerGroup(o.group),
 			kgo.ConsumeTopics(o.topic),
 			kgo.ConsumeStartOffset(o.start.offset()),
@@ -255,7 +261,11 @@ func runConsume(ctx context.Context, cf *clientFlags, o *consumeOptions, out, er
 	}
 	defer cl.Close()
 
-	count, err := consumeLoop(ctx, cl, o, out)
+	// Joining a group can take seconds (a rebalance, the broker's initial
+	// rebalance delay); that wait is not "no record available", so
+	// --timeout-ms gets --request-timeout of grace until the first
+	// assignment.
+	count, err := consumeLoop(ctx, cl, o, out, joined, cf.timeout)
 	if o.group != "" {
 		// The final commit must happen even after Ctrl-C.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cf.timeout)
@@ -268,39 +278,10 @@ func runConsume(ctx context.Context, cf *clientFlags, o *consumeOptions, out, er
 	return err
 }
 
-// checkConsumeTarget fails early when the topic, or the asked partition,
-// does not exist.
-func checkConsumeTarget(ctx context.Context, cf *clientFlags, o *consumeOptions) error {
-	adm, err := cf.newAdmin()
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	cctx, cancel := cf.callCtx(ctx)
-	defer cancel()
-	md, err := adm.Metadata(cctx, o.topic)
-	if err != nil {
-		return err
-	}
-	td, ok := md.Topics[o.topic]
-	if !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
-		return fmt.Errorf("topic %q does not exist", o.topic)
-	}
-	if td.Err != nil && len(td.Partitions) == 0 {
-		return topicErr("consume", o.topic, td.Err, "")
-	}
-	if o.partition >= 0 {
-		if _, ok := td.Partitions[o.partition]; !ok {
-			return fmt.Errorf("topic %q has no partition %d (it has %d)", o.topic, o.partition, len(td.Partitions))
-		}
-	}
-	return nil
-}
-
 // consumeLoop prints records until --max-messages, --timeout-ms idle time,
 // or ctx ends, and returns how many it printed. Output is flushed after
 // every poll so a live tail shows records as they arrive.
-func consumeLoop(ctx context.Context, cl *kgo.Client, o *consumeOptions, out io.Writer) (int, error) {
+func consumeLoop(ctx context.Context, cl *kgo.Client, o *consumeOptions, out io.Writer, joined <-chan struct{}, joinGrace time.Duration) (int, error) {
 	w := bufio.NewWriter(out)
 	defer w.Flush()
 	enc := newJSONEncoder(w)
@@ -308,10 +289,25 @@ func consumeLoop(ctx context.Context, cl *kgo.Client, o *consumeOptions, out io.
 	count := 0
 	// idleUntil is when --timeout-ms runs out; every record moves it.
 	idleUntil := time.Now().Add(o.idle)
+	if joined != nil {
+		idleUntil = idleUntil.Add(joinGrace)
+	}
 	for o.maxMessages == 0 || count < o.maxMessages {
 		pctx, cancel := ctx, context.CancelFunc(func() {})
 		if o.idle > 0 {
 			pctx, cancel = context.WithDeadline(ctx, idleUntil)
+			if joined != nil {
+				// Cut this poll short at the assignment, so the
+				// idle clock can restart from there.
+				wait := joined
+				go func() {
+					select {
+					case <-wait:
+						cancel()
+					case <-pctx.Done():
+					}
+				}()
+			}
 		}
 		limit := -1
 		if o.maxMessages > 0 {
@@ -322,6 +318,15 @@ func consumeLoop(ctx context.Context, cl *kgo.Client, o *consumeOptions, out io.
 		cancel()
 		if ctx.Err() != nil || cl.Context().Err() != nil {
 			return count, nil // Ctrl-C: a clean stop
+		}
+		if joined != nil {
+			select {
+			case <-joined:
+				joined = nil
+				idleUntil = time.Now().Add(o.idle)
+				idleOut = false
+			default:
+			}
 		}
 		var fetchErr error
 		fetches.EachError(func(topic string, p int32, err error) {

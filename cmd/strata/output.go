@@ -128,9 +128,13 @@ func (f *textFormat) appendRecord(b []byte, r *kgo.Record) []byte {
 	}
 	if f.printTimestamp {
 		field()
-		b = append(b, timestampType(r)...)
-		b = append(b, ':')
-		b = strconv.AppendInt(b, r.Timestamp.UnixMilli(), 10)
+		if r.Attrs.TimestampType() < 0 {
+			b = append(b, "NO_TIMESTAMP"...)
+		} else {
+			b = append(b, timestampType(r)...)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, r.Timestamp.UnixMilli(), 10)
+		}
 	}
 	if f.printPartition {
 		field()
@@ -174,10 +178,14 @@ func (f *textFormat) appendNullable(b, v []byte) []byte {
 	return append(b, v...)
 }
 
-// timestampType names the record's timestamp type as Kafka prints it.
+// timestampType names the record's timestamp type as Kafka's
+// TimestampType does.
 func timestampType(r *kgo.Record) string {
-	if r.Attrs.TimestampType() == 1 {
+	switch r.Attrs.TimestampType() {
+	case 1:
 		return "LogAppendTime"
+	case -1:
+		return "NoTimestampType" // only in pre-0.10 message sets
 	}
 	return "CreateTime"
 }

@@ -271,6 +271,15 @@ command says why and exits 1.`,
 			if partition >= 0 {
 				opts = append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 			}
+			if partition >= 0 {
+				// Without this, kgo's answer to a partition past the
+				// end is a terse "invalid record partitioning choice".
+				// A missing topic is left to the producer, which may
+				// have the broker create it.
+				if err := checkTopic(cmd.Context(), cf, topic, partition, false); err != nil {
+					return cf.clusterErr(err)
+				}
+			}
 			cl, err := cf.newClient(opts...)
 			if err != nil {
 				return err
@@ -402,8 +411,11 @@ loop:
 	p.mu.Lock()
 	failed, firstErr := p.mu.failed, p.mu.firstErr
 	p.mu.Unlock()
-	if failed > 0 {
-		err := fmt.Errorf("%d of %d records were not produced to topic %q; the first: %w", failed, sent, p.topic, firstErr)
+	switch {
+	case failed == 1 && sent == 1:
+		return errors.Join(firstErr, stopErr)
+	case failed > 0:
+		err := fmt.Errorf("%d of %d records failed; the first: %w", failed, sent, firstErr)
 		return errors.Join(err, stopErr)
 	}
 	return stopErr
@@ -416,10 +428,9 @@ func (p *producer) recordFailure(line int, r *kgo.Record, err error) {
 	if p.mu.firstErr != nil {
 		return
 	}
-	switch {
-	case errors.Is(err, kerr.UnknownTopicOrPartition) && p.partition >= 0:
-		err = fmt.Errorf("partition %d of topic %q does not exist (%w)", p.partition, p.topic, err)
-	case errors.Is(err, kerr.UnknownTopicOrPartition):
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		// A missing --partition of an existing topic was caught before
+		// producing, so this is the topic itself.
 		err = fmt.Errorf("topic %q does not exist (%w)", p.topic, err)
 	}
 	p.mu.firstErr = fmt.Errorf("line %d: %w", line, err)
