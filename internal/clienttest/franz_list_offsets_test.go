@@ -94,7 +94,9 @@ func listOffsetErr(t *testing.T, cl *kgo.Client, topic string, partition int32, 
 	req.Topics = append(req.Topics, rt)
 	resp, err := req.RequestWith(testCtx(t), cl)
 	if err != nil {
-		t.Fatalf("list offsets request: %v", err)
+		// kgo routes ListOffsets to partition leaders through metadata, so
+		// a missing topic or partition can fail here, before any response.
+		return kmsg.ListOffsetsResponseTopicPartition{}, err
 	}
 	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
 		t.Fatalf("list offsets: want 1 topic with 1 partition, got %+v", resp.Topics)

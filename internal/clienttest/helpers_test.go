@@ -101,17 +101,20 @@ func requireRecs(t *testing.T, what string, got, want []rec) {
 	t.Fatalf("%s: got %d records, want %d\n got: %v\nwant: %v", what, len(got), len(want), got, want)
 }
 
-// produceFranz produces recs synchronously and fails on any error. It returns
-// the records as the broker acknowledged them (partition and offset filled).
+// produceFranz produces recs synchronously and fails on any error. It
+// returns the records as the broker acknowledged them (partition and offset
+// filled in), in the order given. (ProduceSync's results come in completion
+// order, which across partitions is not the order given.)
 func produceFranz(t *testing.T, cl *kgo.Client, recs ...*kgo.Record) []rec {
 	t.Helper()
-	res := cl.ProduceSync(testCtx(t), recs...)
-	out := make([]rec, 0, len(res))
-	for i, r := range res {
+	for _, r := range cl.ProduceSync(testCtx(t), recs...) {
 		if r.Err != nil {
-			t.Fatalf("produce record %d (topic %q key %q): %v", i, r.Record.Topic, r.Record.Key, r.Err)
+			t.Fatalf("produce record (topic %q key %q): %v", r.Record.Topic, r.Record.Key, r.Err)
 		}
-		out = append(out, recOf(r.Record))
+	}
+	out := make([]rec, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, recOf(r))
 	}
 	return out
 }

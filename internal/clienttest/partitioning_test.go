@@ -124,9 +124,14 @@ func newSaramaSyncProducer(t *testing.T, addr string, cfg *sarama.Config) sarama
 
 // newKafkaGoWriter returns a synchronous kafka-go writer for topic with
 // acks=all and a short batch timeout (the default of one second would make
-// every synchronous write wait a second).
+// every synchronous write wait a second). It has its own transport: the
+// shared default one caches metadata for seconds and would not see a topic
+// created after its first use.
 func newKafkaGoWriter(t *testing.T, addr, topic string) *kafka.Writer {
+	tr := &kafka.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
 	w := &kafka.Writer{
+		Transport:    tr,
 		Addr:         kafka.TCP(addr),
 		Topic:        topic,
 		RequiredAcks: kafka.RequireAll,

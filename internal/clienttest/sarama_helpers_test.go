@@ -63,8 +63,13 @@ func sendSarama(t *testing.T, p sarama.SyncProducer, msgs ...*sarama.ProducerMes
 	}
 	out := make([]rec, len(msgs))
 	for i, m := range msgs {
-		k, _ := m.Key.Encode()
-		v, _ := m.Value.Encode()
+		var k, v []byte
+		if m.Key != nil {
+			k, _ = m.Key.Encode()
+		}
+		if m.Value != nil {
+			v, _ = m.Value.Encode()
+		}
 		out[i] = rec{m.Partition, m.Offset, string(k), string(v)}
 	}
 	return out
