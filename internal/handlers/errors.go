@@ -54,6 +54,7 @@ var errorCodes = []struct {
 	{metadata.ErrTopicDeletionDisabled, kerr.TopicDeletionDisabled.Code},
 	{config.ErrInvalid, kerr.InvalidConfig.Code},
 	{config.ErrUnknown, kerr.InvalidConfig.Code},
+	{errUnsupportedTimestamp, kerr.UnsupportedVersion.Code},
 }
 
 // errorMessage is the text for a response's error message field, nil when
@@ -65,3 +66,7 @@ func errorMessage(err error) *string {
 	s := err.Error()
 	return &s
 }
+
+// errUnsupportedTimestamp is a ListOffsets special timestamp this version
+// or broker does not know; Kafka answers UNSUPPORTED_VERSION.
+var errUnsupportedTimestamp = errors.New("unsupported special timestamp")
