@@ -17,7 +17,7 @@ import (
 func newServerCmd() *cobra.Command {
 	var (
 		listen, dataDir, advertise, propsFile, logLevel string
-		overrides                                     []string
+		overrides                                       []string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
