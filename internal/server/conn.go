@@ -88,25 +88,12 @@ func (c *conn) handle(ctx context.Context, frame []byte) (err error) {
 			err = fmt.Errorf("internal error handling api key %d", hdr.key)
 		}
 	}()
-	api, ok := handlers.Lookup(hdr.key)
-	if !ok {
-		return fmt.Errorf("unknown or unsupported api key %d (client %q)", hdr.key, hdr.clientID)
+	api, req, err := decodeRequest(hdr, body)
+	if errors.Is(err, errAPIVersionsFallback) {
+		return c.apiVersionsFallback(hdr)
 	}
-	if hdr.version < api.MinVersion || hdr.version > api.MaxVersion {
-		if hdr.key == 18 {
-			return c.apiVersionsFallback(hdr)
-		}
-		return fmt.Errorf("unsupported version %d of api key %d (client %q; supported %d-%d)", hdr.version, hdr.key, hdr.clientID, api.MinVersion, api.MaxVersion)
-	}
-	req := kmsg.RequestForKey(hdr.key)
-	req.SetVersion(hdr.version)
-	if req.IsFlexible() {
-		if body, err = skipHeaderTags(body); err != nil {
-			return err
-		}
-	}
-	if err := req.ReadFrom(body); err != nil {
-		return fmt.Errorf("%w: api key %d v%d body: %v", errFrame, hdr.key, hdr.version, err)
+	if err != nil {
+		return fmt.Errorf("%w (client %q)", err, hdr.clientID)
 	}
 	resp, err := api.Handle(ctx, c.b.env, &handlers.Request{
 		Key: hdr.key, Version: hdr.version, CorrelationID: hdr.correlationID, ClientID: hdr.clientID, Body: req,
@@ -140,4 +127,36 @@ func (c *conn) apiVersionsFallback(hdr requestHeader) error {
 	resp.ApiKeys = handlers.APIVersionList()
 	hdr.version = 0
 	return c.write(hdr, resp)
+}
+
+// errAPIVersionsFallback marks an ApiVersions request of a version newer
+// than ours: it is answered, not refused (KIP-511).
+var errAPIVersionsFallback = errors.New("ApiVersions version too new")
+
+// decodeRequest finds the API for hdr and decodes the body with kmsg. It
+// is the whole path from untrusted bytes to a request value, and what the
+// request fuzz target drives.
+func decodeRequest(hdr requestHeader, body []byte) (handlers.API, kmsg.Request, error) {
+	api, ok := handlers.Lookup(hdr.key)
+	if !ok {
+		return api, nil, fmt.Errorf("%w: unknown or unsupported api key %d", errFrame, hdr.key)
+	}
+	if hdr.version < api.MinVersion || hdr.version > api.MaxVersion {
+		if hdr.key == 18 && hdr.version > api.MaxVersion {
+			return api, nil, errAPIVersionsFallback
+		}
+		return api, nil, fmt.Errorf("%w: unsupported version %d of api key %d (supported %d-%d)", errFrame, hdr.version, hdr.key, api.MinVersion, api.MaxVersion)
+	}
+	req := kmsg.RequestForKey(hdr.key)
+	req.SetVersion(hdr.version)
+	if req.IsFlexible() {
+		var err error
+		if body, err = skipHeaderTags(body); err != nil {
+			return api, nil, err
+		}
+	}
+	if err := req.ReadFrom(body); err != nil {
+		return api, nil, fmt.Errorf("%w: api key %d v%d body: %v", errFrame, hdr.key, hdr.version, err)
+	}
+	return api, req, nil
 }
