@@ -35,26 +35,59 @@ func fetch(ctx context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	if maxBytes <= 0 {
 		maxBytes = 0x7fffffff // v0–v2 had no limit; a 0 means "none" too
 	}
-	deadline := time.Now().Add(time.Duration(r.MaxWaitMillis) * time.Millisecond)
-	var timer *time.Timer
+	total := fetchOnce(env, req.Version, r, resp, maxBytes)
+	if total >= int(r.MinBytes) || r.MaxWaitMillis <= 0 {
+		return resp, nil
+	}
+	// Long poll: watch every partition with one channel, and read again
+	// whenever one grows, until min bytes or the max wait.
+	woke := make(chan struct{}, 1)
+	parts := watchPartitions(env, req.Version, r, woke)
+	defer func() {
+		for _, p := range parts {
+			p.Unwatch(woke)
+		}
+	}()
+	timer := time.NewTimer(time.Duration(r.MaxWaitMillis) * time.Millisecond)
+	defer timer.Stop()
+	// NB: a write between the first read and Watch would be missed
+	// without this second read.
 	for {
-		var waits []<-chan struct{}
-		total := fetchOnce(env, req.Version, r, resp, maxBytes, &waits)
-		if total >= int(r.MinBytes) || r.MaxWaitMillis <= 0 || len(waits) == 0 {
+		if total = fetchOnce(env, req.Version, r, resp, maxBytes); total >= int(r.MinBytes) {
 			return resp, nil
 		}
-		left := time.Until(deadline)
-		if left <= 0 {
+		select {
+		case <-woke:
+		case <-timer.C:
 			return resp, nil
-		}
-		if timer == nil {
-			timer = time.NewTimer(left)
-			defer timer.Stop()
-		}
-		if !waitAny(ctx, timer.C, waits) {
+		case <-ctx.Done():
 			return resp, nil
 		}
 	}
+}
+
+// watchPartitions registers woke with every requested partition that
+// exists and returns them.
+func watchPartitions(env *Env, version int16, r *kmsg.FetchRequest, woke chan<- struct{}) []*partition.Partition {
+	img := env.Meta.Image()
+	var out []*partition.Partition
+	for _, rt := range r.Topics {
+		name := rt.Topic
+		if version >= 13 {
+			t := img.TopicByID(metadata.UUID(rt.TopicID))
+			if t == nil {
+				continue
+			}
+			name = t.Name
+		}
+		for _, rp := range rt.Partitions {
+			if p := env.Parts.Get(name, rp.Partition); p != nil {
+				p.Watch(woke)
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // sessionCheck answers the fetch-session fields: full fetches (epoch -1)
@@ -72,9 +105,8 @@ func sessionCheck(r *kmsg.FetchRequest) int16 {
 }
 
 // fetchOnce fills resp's topics from scratch and returns the bytes
-// gathered. For each partition that returned nothing it adds the channel
-// that closes when that partition grows.
-func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *kmsg.FetchResponse, maxBytes int32, waits *[]<-chan struct{}) int {
+// gathered.
+func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *kmsg.FetchResponse, maxBytes int32) int {
 	img := env.Meta.Image()
 	resp.Topics = resp.Topics[:0]
 	total := 0
@@ -112,11 +144,7 @@ func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *kmsg.FetchRe
 			if left := maxBytes - int32(total); left < limit {
 				limit = left
 			}
-			n := fetchPartition(env, p, rp, limit, total == 0, &sp)
-			if n == 0 && sp.ErrorCode == 0 {
-				*waits = append(*waits, p.Grown())
-			}
-			total += n
+			total += fetchPartition(env, p, rp, limit, total == 0, &sp)
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
@@ -163,40 +191,3 @@ func fetchPartition(env *Env, p *partition.Partition, rp kmsg.FetchRequestTopicP
 	return len(buf)
 }
 
-// waitAny blocks until one channel closes (true) or the timer fires or the
-// broker shuts down (false).
-func waitAny(ctx context.Context, timeout <-chan time.Time, chans []<-chan struct{}) bool {
-	if len(chans) == 1 {
-		select {
-		case <-chans[0]:
-			return true
-		case <-timeout:
-		case <-ctx.Done():
-		}
-		return false
-	}
-	// Many partitions: merge into one channel with a goroutine per
-	// partition, all stopped when this returns.
-	done := make(chan struct{})
-	defer close(done)
-	woke := make(chan struct{}, 1)
-	for _, c := range chans {
-		go func(c <-chan struct{}) {
-			select {
-			case <-c:
-				select {
-				case woke <- struct{}{}:
-				default:
-				}
-			case <-done:
-			}
-		}(c)
-	}
-	select {
-	case <-woke:
-		return true
-	case <-timeout:
-	case <-ctx.Done():
-	}
-	return false
-}

@@ -43,9 +43,9 @@ type Partition struct {
 		state State
 		// hw is the first offset not yet on every ISR member; hw <= LEO.
 		hw int64
-		// grown is closed (and replaced) when the log grows, to wake
-		// long-polling fetches. nil when nobody waits.
-		grown chan struct{}
+		// waiters get a non-blocking send when the log grows: each is a
+		// long-polling fetch's wakeup channel (buffered, capacity 1).
+		waiters []chan<- struct{}
 	}
 }
 
@@ -143,24 +143,38 @@ func (p *Partition) advance() {
 		p.mu.hw = leo
 	}
 	hw := p.mu.hw
-	ch := p.mu.grown
-	p.mu.grown = nil
+	for _, ch := range p.mu.waiters {
+		select {
+		case ch <- struct{}{}:
+		default: // already signalled
+		}
+	}
 	p.mu.Unlock()
 	p.log.SetHighWatermark(hw)
-	if ch != nil {
-		close(ch)
-	}
 }
 
-// Grown returns a channel closed when the log next grows; fetches wait on
-// it for their min bytes.
-func (p *Partition) Grown() <-chan struct{} {
+// Watch registers ch (capacity >= 1) to be signalled when the log grows,
+// until Unwatch. A fetch waiting for min bytes watches all its partitions
+// with one channel.
+func (p *Partition) Watch(ch chan<- struct{}) {
+	p.mu.Lock()
+	p.mu.waiters = append(p.mu.waiters, ch)
+	p.mu.Unlock()
+}
+
+// Unwatch removes a channel registered with Watch.
+func (p *Partition) Unwatch(ch chan<- struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.mu.grown == nil {
-		p.mu.grown = make(chan struct{})
+	for i, w := range p.mu.waiters {
+		if w == ch {
+			last := len(p.mu.waiters) - 1
+			p.mu.waiters[i] = p.mu.waiters[last]
+			p.mu.waiters[last] = nil
+			p.mu.waiters = p.mu.waiters[:last]
+			return
+		}
 	}
-	return p.mu.grown
 }
 
 // HighWatermark is the first offset not yet replicated to the whole ISR.
