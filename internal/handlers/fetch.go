@@ -190,4 +190,3 @@ func fetchPartition(env *Env, p *partition.Partition, rp kmsg.FetchRequestTopicP
 	sp.RecordBatches = buf
 	return len(buf)
 }
-
