@@ -35,8 +35,10 @@ func fetch(ctx context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	if maxBytes <= 0 {
 		maxBytes = 0x7fffffff // v0–v2 had no limit; a 0 means "none" too
 	}
-	total := fetchOnce(env, req.Version, r, resp, maxBytes)
-	if total >= int(r.MinBytes) || r.MaxWaitMillis <= 0 {
+	// Errors (and diverging epochs) are answered at once, as Kafka does:
+	// waiting would not change them.
+	total, urgent := fetchOnce(env, req.Version, r, resp, maxBytes)
+	if urgent || total >= int(r.MinBytes) || r.MaxWaitMillis <= 0 {
 		return resp, nil
 	}
 	// Long poll: watch every partition with one channel, and read again
@@ -53,7 +55,7 @@ func fetch(ctx context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	// NB: a write between the first read and Watch would be missed
 	// without this second read.
 	for {
-		if total = fetchOnce(env, req.Version, r, resp, maxBytes); total >= int(r.MinBytes) {
+		if total, urgent = fetchOnce(env, req.Version, r, resp, maxBytes); urgent || total >= int(r.MinBytes) {
 			return resp, nil
 		}
 		select {
@@ -105,11 +107,10 @@ func sessionCheck(r *kmsg.FetchRequest) int16 {
 }
 
 // fetchOnce fills resp's topics from scratch and returns the bytes
-// gathered.
-func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *kmsg.FetchResponse, maxBytes int32) int {
+// gathered and whether any partition has an error or a diverging epoch.
+func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *kmsg.FetchResponse, maxBytes int32) (total int, urgent bool) {
 	img := env.Meta.Image()
 	resp.Topics = resp.Topics[:0]
-	total := 0
 	for _, rt := range r.Topics {
 		st := kmsg.NewFetchResponseTopic()
 		st.Topic = rt.Topic
@@ -144,22 +145,29 @@ func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *kmsg.FetchRe
 			if left := maxBytes - int32(total); left < limit {
 				limit = left
 			}
-			total += fetchPartition(env, p, rp, limit, total == 0, &sp)
+			n, diverged := fetchPartition(env, p, rp, limit, total == 0, &sp)
+			total += n
+			urgent = urgent || diverged || sp.ErrorCode != 0
 			st.Partitions = append(st.Partitions, sp)
+		}
+		for i := range st.Partitions {
+			urgent = urgent || st.Partitions[i].ErrorCode != 0
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	return total
+	return total, urgent
 }
 
-func fetchPartition(env *Env, p *partition.Partition, rp kmsg.FetchRequestTopicPartition, limit int32, first bool, sp *kmsg.FetchResponseTopicPartition) int {
+// fetchPartition reads one partition into sp and returns the bytes read
+// and whether the client's log diverged from ours.
+func fetchPartition(env *Env, p *partition.Partition, rp kmsg.FetchRequestTopicPartition, limit int32, first bool, sp *kmsg.FetchResponseTopicPartition) (int, bool) {
 	if err := p.CheckLeaderEpoch(rp.CurrentLeaderEpoch); err != nil {
 		sp.ErrorCode = errorCode(err)
-		return 0
+		return 0, false
 	}
 	if rp.LastFetchedEpoch >= 0 {
 		epoch, end := p.Log().EndOffsetForEpoch(rp.LastFetchedEpoch)
-		if epoch != rp.LastFetchedEpoch || end < rp.FetchOffset {
+		if epoch < rp.LastFetchedEpoch || end < rp.FetchOffset {
 			// The consumer's log diverged from ours: tell it where
 			// its epoch really ends so it can truncate (KIP-320).
 			sp.DivergingEpoch.Epoch = epoch
@@ -167,7 +175,7 @@ func fetchPartition(env *Env, p *partition.Partition, rp kmsg.FetchRequestTopicP
 			sp.HighWatermark = p.HighWatermark()
 			sp.LastStableOffset = sp.HighWatermark
 			sp.LogStartOffset = p.LogStartOffset()
-			return 0
+			return 0, true
 		}
 	}
 	res, err := p.Read(rp.FetchOffset, max(limit, 0), first)
@@ -176,17 +184,17 @@ func fetchPartition(env *Env, p *partition.Partition, rp kmsg.FetchRequestTopicP
 	sp.LogStartOffset = res.LogStartOffset
 	if err != nil {
 		sp.ErrorCode = errorCode(err)
-		return 0
+		return 0, false
 	}
 	if res.Data.Size == 0 {
-		return 0
+		return 0, false
 	}
 	buf, err := res.Data.AppendTo(make([]byte, 0, res.Data.Size))
 	if err != nil {
 		env.Logger.Error("reading log", "topic", p.Topic, "partition", p.Index, "err", err)
 		sp.ErrorCode = kerr.KafkaStorageError.Code
-		return 0
+		return 0, false
 	}
 	sp.RecordBatches = buf
-	return len(buf)
+	return len(buf), false
 }
