@@ -1,0 +1,40 @@
+package clienttest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+func newKafkaGoClient(addr string) *kafka.Client {
+	return &kafka.Client{Addr: kafka.TCP(addr), Timeout: 15 * time.Second}
+}
+
+// consumeKafkaGo reads n messages of topic/partition from offset (a literal
+// offset or kafka.FirstOffset) with a group-less kafka-go Reader.
+func consumeKafkaGo(t *testing.T, addr, topic string, partition int, offset int64, n int) []rec {
+	t.Helper()
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:   []string{addr},
+		Topic:     topic,
+		Partition: partition,
+		MinBytes:  1,
+		MaxBytes:  10 << 20,
+		MaxWait:   200 * time.Millisecond,
+	})
+	defer r.Close()
+	if err := r.SetOffset(offset); err != nil {
+		t.Fatalf("kafka-go SetOffset(%d): %v", offset, err)
+	}
+	ctx := testCtx(t)
+	var out []rec
+	for len(out) < n {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			t.Fatalf("kafka-go read %s/%d: after %d of %d messages: %v", topic, partition, len(out), n, err)
+		}
+		out = append(out, rec{int32(m.Partition), m.Offset, string(m.Key), string(m.Value)})
+	}
+	return out
+}

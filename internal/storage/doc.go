@@ -1,0 +1,26 @@
+// Package storage is the broker's on-disk log: per partition a directory of
+// segments (.log files of record batches, stored byte for byte as producers
+// sent them, with sparse .index and .timeindex files), and per data directory
+// Kafka's checkpoint files and clean-shutdown marker. The layout and file
+// formats are Kafka's, so the files can be inspected with Kafka's tools.
+//
+// It owns: assigning offsets, appending, reading by offset and by
+// timestamp, recovery after a crash, retention, truncation, the leader epoch
+// cache and the idempotent producer state. It never decodes records on the
+// append or read path (only ListOffsets-by-timestamp decodes one batch), never
+// speaks the Kafka protocol, and knows nothing of replication beyond the
+// high watermark and leader epochs the partition layer hands it.
+//
+// Durability: an append returns once its bytes are in the page cache
+// (fsync only per flush.messages / flush.ms), so a process crash loses
+// nothing acknowledged. After an unclean shutdown every segment from the
+// recovery point on is re-read and CRC-checked and a torn tail cut off, so a
+// partial write is never served.
+//
+// Concurrency: appends to one log serialize on its mutex; reads take no
+// lock at all and never wait for an fsync (see Log).
+//
+// Scale: segment files are opened lazily and kept in a bounded cache, and
+// closed segments' indexes are read into a bounded memory cache on demand,
+// so open descriptors and memory do not grow with the number of segments.
+package storage

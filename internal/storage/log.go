@@ -1,0 +1,474 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/strata-io/strata/internal/record"
+)
+
+// AppendResult describes a successful append.
+type AppendResult struct {
+	BaseOffset     int64 // offset of the first record appended (or of the duplicate's original)
+	LastOffset     int64
+	LogAppendTime  int64 // ms; -1 unless the log uses LogAppendTime
+	LogStartOffset int64
+	Duplicate      bool // a retried idempotent batch: nothing written, original offsets returned
+}
+
+// Log is one partition's log.
+//
+// Appends, truncation and retention serialize on mu. Reads take no lock:
+// they load the published state (leo, the segment list, a segment's size and
+// indexes), which the append path stores in an order that keeps every
+// published offset readable (bytes, then indexes, then size, then leo).
+type Log struct {
+	env *storeEnv
+	tp  TopicPartition
+	dir string
+	cfg atomic.Pointer[Config] // with defaults applied
+
+	// Written under mu (recoveryPoint under flushMu), read lock-free.
+	segs          atomic.Pointer[[]*segment] // ascending base offsets; the last is active; replaced, never modified
+	leo           atomic.Int64               // log end offset: next offset to assign
+	logStart      atomic.Int64               // first readable offset; logStart <= leo
+	hw            atomic.Int64               // high watermark as set by the partition layer; hw <= leo
+	recoveryPoint atomic.Int64               // every offset below is fsynced; recoveryPoint <= leo
+	closed        atomic.Bool
+
+	// flushMu serializes fsyncs, so that concurrent flushers share one
+	// (group commit). Lock order: flushMu before mu.
+	flushMu sync.Mutex
+
+	mu struct {
+		sync.Mutex
+		active         *segment
+		ix             segIndexer // the active segment's index policy state
+		firstBatchSeen bool       // the active segment has a first batch...
+		firstBatchTs   int64      // ...with this max timestamp (segment.ms)
+		epochs         *epochCache
+		prod           producerTracker
+		unflushedMsgs  int64     // records appended since the last flush began
+		unflushedSince time.Time // when the oldest unflushed append happened; zero if none
+		newSegs        bool      // segments created since the last flush: the dir needs an fsync
+	}
+}
+
+func (l *Log) config() *Config { return l.cfg.Load() }
+
+// segments returns the current segment list (do not modify).
+func (l *Log) segments() []*segment { return *l.segs.Load() }
+
+// setSegmentsLocked publishes a new segment list.
+func (l *Log) setSegmentsLocked(segs []*segment) {
+	l.segs.Store(&segs)
+}
+
+// segmentFor returns the index of the segment that would hold offset: the
+// last one whose base offset is <= offset, -1 if offset is below all.
+func segmentFor(segs []*segment, offset int64) int {
+	return sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
+}
+
+// Append validates the batches in b (CRC, magic, max.message.bytes,
+// producer sequence), assigns offsets, stamps leaderEpoch and writes them.
+// b is modified in place (offsets, epoch) and must not be used afterwards.
+//
+// All batches are written with one write call to the active segment; none
+// is written if any is invalid. Records are never decoded here.
+func (l *Log) Append(b []byte, leaderEpoch int32) (AppendResult, error) {
+	cfg := l.config()
+	if len(b) == 0 {
+		return AppendResult{}, fmt.Errorf("%w: no record batch", ErrInvalidRecord)
+	}
+	// Validate before taking the lock: CRCs are the expensive part.
+	var records, maxTs int64 = 0, -1
+	idempotent := false
+	it := record.NewBatches(b)
+	for {
+		h, raw, ok := it.Next()
+		if !ok {
+			break
+		}
+		if int64(len(raw)) > cfg.MaxMessageBytes {
+			return AppendResult{}, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrMessageTooLarge, len(raw), cfg.MaxMessageBytes)
+		}
+		if _, err := record.Validate(raw); err != nil {
+			return AppendResult{}, batchError(err)
+		}
+		if h.RecordCount <= 0 || h.RecordCount != h.LastOffsetDelta+1 {
+			return AppendResult{}, fmt.Errorf("%w: batch has %d records but last offset delta %d", ErrInvalidRecord, h.RecordCount, h.LastOffsetDelta)
+		}
+		records += int64(h.LastOffsetDelta) + 1
+		maxTs = max(maxTs, h.MaxTimestamp)
+		idempotent = idempotent || h.ProducerID >= 0
+	}
+	if err := it.Err(); err != nil {
+		return AppendResult{}, batchError(err)
+	}
+	if int64(len(b)) > cfg.SegmentBytes {
+		return AppendResult{}, fmt.Errorf("%w: %d bytes of batches exceed segment.bytes %d", ErrMessageTooLarge, len(b), cfg.SegmentBytes)
+	}
+
+	l.mu.Lock()
+	res, needFlush, err := l.appendLocked(cfg, b, leaderEpoch, records, maxTs, idempotent)
+	l.mu.Unlock()
+	if err != nil {
+		return AppendResult{}, err
+	}
+	if needFlush {
+		if err := l.flushTo(res.LastOffset + 1); err != nil {
+			return AppendResult{}, err
+		}
+	}
+	return res, nil
+}
+
+// batchError maps a record package error to this package's sentinels.
+func batchError(err error) error {
+	if errors.Is(err, record.ErrUnsupportedMagic) {
+		return fmt.Errorf("storage: %w", err)
+	}
+	return fmt.Errorf("%w: %w", ErrCorruptBatch, err)
+}
+
+func (l *Log) appendLocked(cfg *Config, b []byte, leaderEpoch int32, records, maxTs int64, idempotent bool) (AppendResult, bool, error) {
+	if l.closed.Load() {
+		return AppendResult{}, false, ErrClosed
+	}
+	now := l.env.now()
+	nowMs := now.UnixMilli()
+	leo := l.leo.Load()
+	if cfg.LogAppendTime {
+		maxTs = nowMs
+	}
+	if err := l.maybeRollLocked(cfg, int64(len(b)), leo+records-1, maxTs, now); err != nil {
+		return AppendResult{}, false, err
+	}
+
+	// Producer checks, offsets, epoch, timestamps.
+	recorded := false
+	undo := func() {
+		if recorded {
+			l.reloadProducersLocked()
+		}
+	}
+	off := leo
+	it := record.NewBatches(b)
+	for {
+		h, raw, ok := it.Next()
+		if !ok {
+			break
+		}
+		if h.ProducerID >= 0 {
+			first, last, ts, dup, err := l.mu.prod.check(&h)
+			if err != nil {
+				undo()
+				return AppendResult{}, false, err
+			}
+			if dup {
+				undo()
+				return AppendResult{BaseOffset: first, LastOffset: last, LogAppendTime: dupAppendTime(cfg, ts),
+					LogStartOffset: l.logStart.Load(), Duplicate: true}, false, nil
+			}
+		}
+		record.SetBaseOffset(raw, off)
+		record.SetLeaderEpoch(raw, leaderEpoch)
+		if cfg.LogAppendTime {
+			record.SetLogAppendTime(raw, nowMs)
+		}
+		if h.ProducerID >= 0 {
+			h.BaseOffset = off
+			h.LeaderEpoch = leaderEpoch
+			if cfg.LogAppendTime {
+				h.MaxTimestamp = nowMs
+			}
+			l.mu.prod.record(&h)
+			recorded = true
+		}
+		off += int64(h.LastOffsetDelta) + 1
+	}
+
+	seg := l.mu.active
+	f, err := seg.open()
+	if err != nil {
+		undo()
+		return AppendResult{}, false, err
+	}
+	pos := seg.size.Load()
+	if _, err := f.WriteAt(b, pos); err != nil {
+		// Nothing is published yet; cut whatever part reached the file.
+		f.Truncate(pos)
+		undo()
+		return AppendResult{}, false, fmt.Errorf("storage: appending to %s: %w", seg.path(logSuffix), err)
+	}
+
+	ix := seg.idx.Load()
+	it = record.NewBatches(b)
+	bpos := pos
+	for {
+		h, _, ok := it.Next()
+		if !ok {
+			break
+		}
+		ts := h.MaxTimestamp
+		if cfg.LogAppendTime {
+			ts = nowMs
+		}
+		if !l.mu.firstBatchSeen {
+			l.mu.firstBatchSeen, l.mu.firstBatchTs = true, ts
+		}
+		size := int64(h.Size())
+		l.mu.ix.add(ix, bpos, size, h.BaseOffset+int64(h.LastOffsetDelta), ts)
+		bpos += size
+	}
+	seg.size.Store(bpos)
+	l.leo.Store(off)
+
+	if leaderEpoch >= 0 && leaderEpoch > l.mu.epochs.latest() {
+		l.mu.epochs.assign(leaderEpoch, leo)
+		if err := l.mu.epochs.persist(); err != nil {
+			l.env.logger.Warn("writing leader epoch checkpoint", "dir", l.dir, "err", err)
+		}
+	}
+
+	l.mu.unflushedMsgs += records
+	if l.mu.unflushedSince.IsZero() {
+		l.mu.unflushedSince = now
+	}
+	appendTime := int64(-1)
+	if cfg.LogAppendTime {
+		appendTime = nowMs
+	}
+	res := AppendResult{BaseOffset: leo, LastOffset: off - 1, LogAppendTime: appendTime, LogStartOffset: l.logStart.Load()}
+	return res, l.mu.unflushedMsgs >= cfg.FlushMessages, nil
+}
+
+func dupAppendTime(cfg *Config, ts int64) int64 {
+	if cfg.LogAppendTime {
+		return ts
+	}
+	return -1
+}
+
+// maybeRollLocked starts a new active segment if the append of size bytes
+// ending at lastOffset with max timestamp maxTs would not fit the current
+// one, as Kafka's LogSegment.shouldRoll: segment.bytes, segment.ms (from the
+// first batch's timestamp, or the segment's creation), a full index, or a
+// relative offset that overflows 32 bits.
+func (l *Log) maybeRollLocked(cfg *Config, size, lastOffset, maxTs int64, now time.Time) error {
+	seg := l.mu.active
+	cur := seg.size.Load()
+	roll := false
+	if cur > 0 {
+		roll = cur+size > cfg.SegmentBytes
+		var waited int64
+		if l.mu.firstBatchSeen && l.mu.firstBatchTs >= 0 {
+			waited = maxTs - l.mu.firstBatchTs
+		} else {
+			waited = now.Sub(seg.created).Milliseconds()
+		}
+		roll = roll || waited > cfg.SegmentMs
+		ix := seg.idx.Load()
+		roll = roll || int64(len(ix.off.bytes()))+offsetEntrySize > cfg.SegmentIndexBytes ||
+			int64(len(ix.tim.bytes()))+timeEntrySize > cfg.SegmentIndexBytes
+		roll = roll || lastOffset-seg.base > math.MaxInt32
+	}
+	if !roll {
+		return nil
+	}
+	return l.rollLocked(l.leo.Load())
+}
+
+// rollLocked closes the active segment and starts a new one at newBase (the
+// log end offset).
+func (l *Log) rollLocked(newBase int64) error {
+	old := l.mu.active
+	oldIx := old.idx.Load()
+	l.mu.ix.maybeTimeEntry(oldIx)
+	if err := old.persistIndex(oldIx); err != nil {
+		return fmt.Errorf("storage: finishing segment %s: %w", old.path(logSuffix), err)
+	}
+	seg, err := createSegment(l, newBase)
+	if err != nil {
+		return fmt.Errorf("storage: rolling %s: %w", l.dir, err)
+	}
+	seg.idx.Store(emptySegIndex())
+	l.env.indexes.pin(seg)
+
+	old.limit.Store(newBase)
+	old.closedMax.Store(&tsOffset{ts: l.mu.ix.maxTs, offset: l.mu.ix.maxTsOff})
+	segs := l.segments()
+	next := make([]*segment, len(segs), len(segs)+1)
+	copy(next, segs)
+	l.setSegmentsLocked(append(next, seg))
+	l.mu.active = seg
+	l.mu.ix = newSegIndexer(newBase, l.config().IndexIntervalBytes)
+	l.mu.firstBatchSeen, l.mu.firstBatchTs = false, -1
+	l.mu.newSegs = true
+	l.env.indexes.unpin(old)
+
+	if err := l.mu.prod.writeSnapshot(l.dir, newBase); err != nil {
+		l.env.logger.Warn("writing producer snapshot", "dir", l.dir, "err", err)
+	}
+	// As Kafka does on roll: flush the finished segment in the background,
+	// which moves the recovery point to newBase.
+	l.env.requestFlush(l)
+	return nil
+}
+
+// Flush fsyncs everything written so far.
+func (l *Log) Flush() error {
+	if l.closed.Load() {
+		return ErrClosed
+	}
+	return l.flushTo(l.leo.Load())
+}
+
+// flushTo fsyncs the segments holding offsets below target that may not be
+// on disk yet, then moves the recovery point. The fsyncs run without mu, so
+// appends and reads go on meanwhile; concurrent flushers queue on flushMu
+// and find their data already flushed (group commit).
+func (l *Log) flushTo(target int64) error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	rp := l.recoveryPoint.Load()
+	if target <= rp {
+		return nil
+	}
+	l.mu.Lock()
+	segs := l.segments()
+	active := l.mu.active
+	var sync []*segment
+	for i, s := range segs {
+		end := int64(math.MaxInt64)
+		if i+1 < len(segs) {
+			end = segs[i+1].base
+		}
+		if end > rp && s.base < target {
+			sync = append(sync, s)
+		}
+	}
+	// The active segment's index goes to the file (not fsynced: an index
+	// is rebuilt by recovery if it is lost, and validated when loaded).
+	err := active.persistIndex(active.idx.Load())
+	dirDirty := l.mu.newSegs
+	l.mu.newSegs = false
+	l.mu.unflushedMsgs = 0
+	l.mu.unflushedSince = time.Time{}
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, s := range sync {
+		if s.deleted.Load() {
+			continue
+		}
+		f, err := s.open()
+		if err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("storage: fsync %s: %w", s.path(logSuffix), err)
+		}
+		if s != active {
+			if err := s.syncIndexFiles(); err != nil {
+				return err
+			}
+		}
+	}
+	if dirDirty {
+		if err := syncDir(l.dir); err != nil {
+			return err
+		}
+	}
+	if target > l.recoveryPoint.Load() {
+		l.recoveryPoint.Store(target)
+	}
+	return nil
+}
+
+// flushDue reports whether flush.ms has passed since the oldest unflushed
+// append.
+func (l *Log) flushDue(now time.Time) bool {
+	cfg := l.config()
+	if cfg.FlushMs == math.MaxInt64 {
+		return false
+	}
+	l.mu.Lock()
+	since := l.mu.unflushedSince
+	l.mu.Unlock()
+	return !since.IsZero() && now.Sub(since).Milliseconds() >= cfg.FlushMs
+}
+
+// LogStartOffset is the first offset still readable.
+func (l *Log) LogStartOffset() int64 { return l.logStart.Load() }
+
+// LogEndOffset is the next offset to be assigned.
+func (l *Log) LogEndOffset() int64 { return l.leo.Load() }
+
+// HighWatermark is the checkpointed HW loaded at open, or the last set one.
+func (l *Log) HighWatermark() int64 { return l.hw.Load() }
+
+// SetHighWatermark records the partition's HW for the checkpoint file. It is
+// clamped to [log start offset, log end offset].
+func (l *Log) SetHighWatermark(hw int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hw.Store(min(max(hw, l.logStart.Load()), l.leo.Load()))
+}
+
+// Size is the log's total bytes on disk (of the .log files).
+func (l *Log) Size() int64 {
+	var n int64
+	for _, s := range l.segments() {
+		n += s.size.Load()
+	}
+	return n
+}
+
+// UpdateConfig applies new settings to the log. Segment sizes and intervals
+// apply from the next append on.
+func (l *Log) UpdateConfig(cfg Config) {
+	c := cfg.withDefaults()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cfg.Store(&c)
+	l.mu.ix.interval = c.IndexIntervalBytes
+}
+
+// Dir is the partition's directory.
+func (l *Log) Dir() string { return l.dir }
+
+// AssignEpochStart records that leader epoch epoch starts at startOffset.
+// An epoch not newer than the latest one is ignored.
+func (l *Log) AssignEpochStart(epoch int32, startOffset int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed.Load() {
+		return ErrClosed
+	}
+	if !l.mu.epochs.assign(epoch, startOffset) {
+		return nil
+	}
+	return l.mu.epochs.persist()
+}
+
+// EndOffsetForEpoch answers OffsetForLeaderEpoch (see epochCache.endOffsetFor).
+func (l *Log) EndOffsetForEpoch(epoch int32) (leaderEpoch int32, endOffset int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mu.epochs.endOffsetFor(epoch, l.leo.Load())
+}
+
+// LatestEpoch is the newest leader epoch in the cache, -1 if none.
+func (l *Log) LatestEpoch() int32 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mu.epochs.latest()
+}

@@ -1,0 +1,515 @@
+package storage
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ManagerOptions configure a data directory. Zero fields take the defaults
+// given in their comments.
+type ManagerOptions struct {
+	Logger *slog.Logger     // nil = slog.Default()
+	Now    func() time.Time // nil = time.Now
+	// RetentionCheckInterval is log.retention.check.interval.ms (5 min).
+	RetentionCheckInterval time.Duration
+	// CheckpointInterval is how often HW / recovery point / log start offset
+	// checkpoints are written (5 s).
+	CheckpointInterval time.Duration
+	// FlushCheckInterval is how often logs are checked against flush.ms
+	// (log.flush.scheduler.interval.ms; 1 s).
+	FlushCheckInterval time.Duration
+	// MaxOpenFiles bounds the segment files kept open (half the process's
+	// RLIMIT_NOFILE, at most 16384).
+	MaxOpenFiles int
+	// IndexCacheBytes bounds the memory of closed segments' indexes loaded
+	// for reads (64 MiB).
+	IndexCacheBytes int64
+}
+
+// storeEnv is what the logs of one Manager share.
+type storeEnv struct {
+	logger   *slog.Logger
+	now      func() time.Time
+	files    *fileCache
+	indexes  *indexCache
+	reaper   *reaper
+	flushReq chan *Log // logs that rolled: flush their finished segment
+	m        *Manager
+}
+
+func (e *storeEnv) requestFlush(l *Log) {
+	select {
+	case e.flushReq <- l:
+	default: // the flush loop is behind; the next roll or Close flushes
+	}
+}
+
+func (e *storeEnv) checkpointLogStart() error { return e.m.writeCheckpoints(false) }
+
+// Manager owns one data directory: its partition logs, the per-directory
+// checkpoint files, the clean-shutdown marker and the background retention,
+// flush and checkpoint work.
+type Manager struct {
+	dir        string
+	opts       ManagerOptions
+	env        *storeEnv
+	clean      bool             // the marker was there at open
+	partitions []TopicPartition // found at open
+
+	stop context
+	wg   sync.WaitGroup
+
+	ckptMu sync.Mutex // serializes checkpoint writes
+
+	mu struct {
+		sync.Mutex
+		closed  bool
+		logs    map[TopicPartition]*Log
+		opening map[TopicPartition]chan struct{} // closed when the open finishes
+		// Checkpointed values of logs not open in this run, kept so the
+		// checkpoint files do not forget them.
+		recovery, logStart, hw map[TopicPartition]int64
+	}
+}
+
+// context is a stop signal for the background goroutines.
+type context struct {
+	done chan struct{}
+	once sync.Once
+}
+
+func (c *context) cancel() { c.once.Do(func() { close(c.done) }) }
+
+// OpenManager opens (creating if needed) a data directory. It notes whether
+// the previous run shut down cleanly (and removes the marker); logs opened
+// afterwards are recovered accordingly. Leftovers of interrupted partition
+// deletions are removed in the background.
+func OpenManager(dir string, opts ManagerOptions) (*Manager, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.RetentionCheckInterval <= 0 {
+		opts.RetentionCheckInterval = 5 * time.Minute
+	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = 5 * time.Second
+	}
+	if opts.FlushCheckInterval <= 0 {
+		opts.FlushCheckInterval = time.Second
+	}
+	if opts.MaxOpenFiles <= 0 {
+		opts.MaxOpenFiles = defaultMaxOpenFiles()
+	}
+	if opts.IndexCacheBytes <= 0 {
+		opts.IndexCacheBytes = defaultIndexCacheBytes
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	m := &Manager{dir: dir, opts: opts, stop: context{done: make(chan struct{})}}
+	r := &reaper{maxPending: opts.MaxOpenFiles}
+	m.env = &storeEnv{
+		logger:   opts.Logger.With("component", "storage"),
+		now:      opts.Now,
+		files:    newFileCache(opts.MaxOpenFiles, r),
+		indexes:  newIndexCache(opts.IndexCacheBytes),
+		reaper:   r,
+		flushReq: make(chan *Log, 1024),
+		m:        m,
+	}
+	marker := filepath.Join(dir, cleanShutdownFile)
+	if _, err := os.Stat(marker); err == nil {
+		m.clean = true
+		if err := os.Remove(marker); err != nil {
+			return nil, err
+		}
+		if err := syncDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	m.mu.logs = map[TopicPartition]*Log{}
+	m.mu.opening = map[TopicPartition]chan struct{}{}
+	var err error
+	if m.mu.recovery, err = m.readCheckpoint(recoveryPointFile); err != nil {
+		return nil, err
+	}
+	if m.mu.logStart, err = m.readCheckpoint(logStartOffsetFile); err != nil {
+		return nil, err
+	}
+	if m.mu.hw, err = m.readCheckpoint(highWatermarkFile); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var leftovers []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if strings.HasSuffix(e.Name(), "-delete") {
+			leftovers = append(leftovers, filepath.Join(dir, e.Name()))
+			continue
+		}
+		if tp, ok := parsePartitionDir(e.Name()); ok {
+			m.partitions = append(m.partitions, tp)
+		}
+	}
+	slices.SortFunc(m.partitions, compareTP)
+	for _, p := range leftovers {
+		m.removeLater(p)
+	}
+	m.startBackground()
+	return m, nil
+}
+
+// readCheckpoint reads a per-directory checkpoint; a corrupt one is logged
+// and ignored (every log it named is then recovered from scratch, or starts
+// at its first segment, or gets HW 0 — all safe).
+func (m *Manager) readCheckpoint(name string) (map[TopicPartition]int64, error) {
+	cp, err := readOffsetCheckpoint(filepath.Join(m.dir, name))
+	if errors.Is(err, ErrCorrupt) {
+		m.env.logger.Warn("ignoring corrupt checkpoint file", "file", name, "err", err)
+		return map[TopicPartition]int64{}, nil
+	}
+	return cp, err
+}
+
+func compareTP(a, b TopicPartition) int {
+	if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+		return c
+	}
+	return int(a.Partition) - int(b.Partition)
+}
+
+// parsePartitionDir splits "<topic>-<partition>" at the last dash.
+func parsePartitionDir(name string) (TopicPartition, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 || i == len(name)-1 {
+		return TopicPartition{}, false
+	}
+	p, err := strconv.ParseInt(name[i+1:], 10, 32)
+	if err != nil || p < 0 || name[i+1] == '+' {
+		return TopicPartition{}, false
+	}
+	return TopicPartition{Topic: name[:i], Partition: int32(p)}, true
+}
+
+func (m *Manager) partitionDir(tp TopicPartition) string {
+	return filepath.Join(m.dir, fmt.Sprintf("%s-%d", tp.Topic, tp.Partition))
+}
+
+func validTopic(t string) bool {
+	if t == "" || t == "." || t == ".." || len(t) > 249 {
+		return false
+	}
+	for _, c := range t {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Partitions lists the partition directories found on disk at open.
+func (m *Manager) Partitions() []TopicPartition { return slices.Clone(m.partitions) }
+
+// Dir is the data directory.
+func (m *Manager) Dir() string { return m.dir }
+
+// Open opens (recovering if needed) or creates the log of tp. Opening an
+// open log returns it unchanged.
+func (m *Manager) Open(tp TopicPartition, cfg Config) (*Log, error) {
+	if !validTopic(tp.Topic) || tp.Partition < 0 {
+		return nil, fmt.Errorf("%w: bad partition %q-%d", ErrInvalidRecord, tp.Topic, tp.Partition)
+	}
+	for {
+		m.mu.Lock()
+		if m.mu.closed {
+			m.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if l := m.mu.logs[tp]; l != nil {
+			m.mu.Unlock()
+			return l, nil
+		}
+		wait, busy := m.mu.opening[tp]
+		if !busy {
+			break
+		}
+		m.mu.Unlock()
+		<-wait
+	}
+	done := make(chan struct{})
+	m.mu.opening[tp] = done
+	meta := logMeta{clean: m.clean, recoveryPoint: m.mu.recovery[tp], logStart: m.mu.logStart[tp], hw: m.mu.hw[tp]}
+	m.mu.Unlock()
+
+	// Recovery can take long: no Manager lock meanwhile.
+	l, err := openLog(m.env, tp, m.partitionDir(tp), cfg, meta)
+
+	m.mu.Lock()
+	delete(m.mu.opening, tp)
+	close(done)
+	if err == nil {
+		if m.mu.closed {
+			m.mu.Unlock()
+			l.close(0)
+			return nil, ErrClosed
+		}
+		m.mu.logs[tp] = l
+		delete(m.mu.recovery, tp)
+		delete(m.mu.logStart, tp)
+		delete(m.mu.hw, tp)
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("storage: opening %s-%d: %w", tp.Topic, tp.Partition, err)
+	}
+	return l, nil
+}
+
+// Get returns an open log, or nil.
+func (m *Manager) Get(tp TopicPartition) *Log {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mu.logs[tp]
+}
+
+func (m *Manager) openLogs() []*Log {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	logs := make([]*Log, 0, len(m.mu.logs))
+	for _, l := range m.mu.logs {
+		logs = append(logs, l)
+	}
+	return logs
+}
+
+// Delete closes tp's log and removes its directory. The directory is first
+// renamed to "<topic>-<partition>.<random>-delete", as Kafka does, so that a
+// crash midway leaves no half-deleted partition (OpenManager removes such
+// leftovers); the removal itself happens in the background.
+func (m *Manager) Delete(tp TopicPartition) error {
+	m.mu.Lock()
+	if m.mu.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	for m.mu.opening[tp] != nil {
+		wait := m.mu.opening[tp]
+		m.mu.Unlock()
+		<-wait
+		m.mu.Lock()
+	}
+	l := m.mu.logs[tp]
+	delete(m.mu.logs, tp)
+	delete(m.mu.recovery, tp)
+	delete(m.mu.logStart, tp)
+	delete(m.mu.hw, tp)
+	m.partitions = slices.DeleteFunc(m.partitions, func(p TopicPartition) bool { return p == tp })
+	m.mu.Unlock()
+
+	if l != nil {
+		l.close(fileCloseGrace)
+	}
+	dir := m.partitionDir(tp)
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	doomed := dir + "." + hex.EncodeToString(rnd[:]) + "-delete"
+	if err := os.Rename(dir, doomed); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	if err := syncDir(m.dir); err != nil {
+		return err
+	}
+	m.removeLater(doomed)
+	return m.writeCheckpoints(true)
+}
+
+// removeLater removes a renamed-away partition directory in the background.
+func (m *Manager) removeLater(path string) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := os.RemoveAll(path); err != nil {
+			m.env.logger.Warn("removing deleted partition", "dir", path, "err", err)
+		}
+	}()
+}
+
+// writeCheckpoints writes the log start offset checkpoint and, if all, the
+// recovery point and high watermark checkpoints too.
+func (m *Manager) writeCheckpoints(all bool) error {
+	m.ckptMu.Lock()
+	defer m.ckptMu.Unlock()
+	m.mu.Lock()
+	rec, start, hw := maps(m.mu.recovery), maps(m.mu.logStart), maps(m.mu.hw)
+	for tp, l := range m.mu.logs {
+		rec[tp] = l.recoveryPoint.Load()
+		start[tp] = l.logStart.Load()
+		hw[tp] = l.hw.Load()
+	}
+	m.mu.Unlock()
+	if err := writeFileAtomic(filepath.Join(m.dir, logStartOffsetFile), formatOffsetCheckpoint(start)); err != nil {
+		return err
+	}
+	if !all {
+		return nil
+	}
+	if err := writeFileAtomic(filepath.Join(m.dir, recoveryPointFile), formatOffsetCheckpoint(rec)); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(m.dir, highWatermarkFile), formatOffsetCheckpoint(hw))
+}
+
+func maps(m map[TopicPartition]int64) map[TopicPartition]int64 {
+	c := make(map[TopicPartition]int64, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// Close flushes every log, writes producer snapshots, the checkpoints and
+// the clean-shutdown marker, and stops the background work.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.mu.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.mu.closed = true
+	m.mu.Unlock()
+	m.stop.cancel()
+	m.wg.Wait()
+
+	var first error
+	note := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, l := range m.openLogs() {
+		note(l.close(0))
+	}
+	m.env.reaper.runAll()
+	note(m.writeCheckpoints(true))
+	if first != nil {
+		return first // no clean marker: the next start recovers
+	}
+	marker := filepath.Join(m.dir, cleanShutdownFile)
+	note(writeFileAtomic(marker, nil))
+	return first
+}
+
+// close flushes the log and closes its files, after delay (for reads in
+// flight when a partition is deleted) or at once.
+func (l *Log) close(delay time.Duration) error {
+	if l.closed.Load() {
+		return nil
+	}
+	err := l.flushTo(l.leo.Load())
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed.Swap(true) {
+		return err
+	}
+	active := l.mu.active
+	ix := active.idx.Load()
+	l.mu.ix.maybeTimeEntry(ix)
+	if perr := active.persistIndex(ix); perr != nil && err == nil {
+		err = perr
+	}
+	if serr := active.syncIndexFiles(); serr != nil && err == nil {
+		err = serr
+	}
+	if perr := l.mu.prod.writeSnapshot(l.dir, l.leo.Load()); perr != nil && err == nil {
+		err = perr
+	}
+	for _, s := range l.segments() {
+		s.closeFile(delay)
+	}
+	return err
+}
+
+func (m *Manager) startBackground() {
+	m.loop(m.opts.RetentionCheckInterval, func() {
+		for _, l := range m.openLogs() {
+			if _, err := l.ApplyRetention(); err != nil && !errors.Is(err, ErrClosed) {
+				m.env.logger.Warn("retention", "dir", l.dir, "err", err)
+			}
+		}
+	})
+	m.loop(m.opts.CheckpointInterval, func() {
+		if err := m.writeCheckpoints(true); err != nil {
+			m.env.logger.Warn("writing checkpoints", "dir", m.dir, "err", err)
+		}
+	})
+	m.loop(m.opts.FlushCheckInterval, func() {
+		now := m.env.now()
+		for _, l := range m.openLogs() {
+			if l.flushDue(now) {
+				m.flush(l)
+			}
+		}
+	})
+	m.loop(200*time.Millisecond, func() { m.env.reaper.run(time.Now()) })
+	// Roll flushes: move the recovery point past finished segments.
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for {
+			select {
+			case <-m.stop.done:
+				return
+			case l := <-m.env.flushReq:
+				m.flush(l)
+			}
+		}
+	}()
+}
+
+func (m *Manager) flush(l *Log) {
+	if err := l.Flush(); err != nil && !errors.Is(err, ErrClosed) {
+		m.env.logger.Warn("flushing log", "dir", l.dir, "err", err)
+	}
+}
+
+// loop runs fn every interval until Close.
+func (m *Manager) loop(interval time.Duration, fn func()) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-m.stop.done:
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+}

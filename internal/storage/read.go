@@ -1,0 +1,193 @@
+package storage
+
+// Reads find the segment by binary search over base offsets, the batch by
+// binary search over the segment's offset index plus a forward scan of batch
+// headers, and return a section of one segment file. They take no lock (see
+// Log) and allocate nothing.
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"sync"
+)
+
+// ReadResult is a run of stored bytes in one segment file: whole batches.
+//
+// File stays open for at least file.delete.delay.ms after the segment is
+// deleted and at least 30 s after the file cache evicts it, so a result must
+// be consumed (AppendTo, WriteTo) promptly, not kept.
+type ReadResult struct {
+	File *os.File
+	Pos  int64
+	Size int64
+	// NextOffset is where a following read should start: the offset after
+	// the last batch returned, or the base offset of the batch that did not
+	// fit. It is the requested offset for an empty result.
+	NextOffset int64
+}
+
+// AppendTo appends the result's bytes to dst, with pread (no shared file
+// offset, so concurrent readers of the same file are fine).
+func (r ReadResult) AppendTo(dst []byte) ([]byte, error) {
+	if r.Size == 0 {
+		return dst, nil
+	}
+	n := len(dst)
+	dst = slices.Grow(dst, int(r.Size))[:n+int(r.Size)]
+	m, err := r.File.ReadAt(dst[n:], r.Pos)
+	if int64(m) < r.Size {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return dst[:n], fmt.Errorf("storage: reading %d bytes at %d of %s: %w", r.Size, r.Pos, r.File.Name(), err)
+	}
+	return dst, nil
+}
+
+// WriteTo copies the bytes to w.
+//
+// When w is a *net.TCPConn or *net.UnixConn the bytes go with sendfile(2)
+// straight from the page cache to the socket. NB: not through io.Copy: the
+// standard library's sendfile path sends from the file's shared offset,
+// which would need a Seek and so break concurrent readers of the same file;
+// this calls sendfile with an explicit offset instead (see sendfile_linux.go).
+// Other writers get the bytes through pread in 32 KiB chunks.
+func (r ReadResult) WriteTo(w io.Writer) (int64, error) {
+	if r.Size == 0 {
+		return 0, nil
+	}
+	if n, handled, err := sendfileTo(w, r.File, r.Pos, r.Size); handled {
+		return n, err
+	}
+	bp := copyBufPool.Get().(*[]byte)
+	defer copyBufPool.Put(bp)
+	buf := *bp
+	var written int64
+	for written < r.Size {
+		chunk := buf[:min(int64(len(buf)), r.Size-written)]
+		m, err := r.File.ReadAt(chunk, r.Pos+written)
+		if m > 0 {
+			k, werr := w.Write(chunk[:m])
+			written += int64(k)
+			if werr != nil {
+				return written, werr
+			}
+			if k < m {
+				return written, io.ErrShortWrite
+			}
+		}
+		if err != nil && !(err == io.EOF && written == r.Size) {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return written, err
+		}
+	}
+	return written, nil
+}
+
+var copyBufPool = sync.Pool{New: func() any {
+	b := make([]byte, 32<<10)
+	return &b
+}}
+
+// Read returns whole stored batches starting with the one holding offset,
+// ending before maxOffset (exclusive), at most maxBytes unless minOneBatch
+// and the first batch is larger.
+//
+// An offset below the log start offset or past the log end offset is
+// ErrOffsetOutOfRange; the log end offset itself gives an empty result.
+func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64, minOneBatch bool) (ReadResult, error) {
+	if l.closed.Load() {
+		return ReadResult{}, ErrClosed
+	}
+	// NB: leo before the segment list and the sizes: the append path stores
+	// them in the opposite order, so everything below leo is visible.
+	leo := l.leo.Load()
+	start := l.logStart.Load()
+	if offset < start || offset > leo {
+		return ReadResult{}, fmt.Errorf("%w: offset %d not in [%d, %d]", ErrOffsetOutOfRange, offset, start, leo)
+	}
+	empty := ReadResult{NextOffset: offset}
+	if offset == leo || offset >= maxOffset {
+		return empty, nil
+	}
+	segs := l.segments()
+	i := segmentFor(segs, offset)
+	if i < 0 {
+		return ReadResult{}, fmt.Errorf("%w: offset %d below the first segment", ErrOffsetOutOfRange, offset)
+	}
+	for ; i < len(segs); i++ {
+		s := segs[i]
+		if s.base > offset {
+			offset = s.base // a gap between segments (compaction, truncation)
+		}
+		r, found, err := s.read(offset, int64(maxBytes), maxOffset, minOneBatch)
+		if err != nil || found {
+			return r, err
+		}
+	}
+	return empty, nil
+}
+
+// read is Read within one segment; found=false means the segment has no
+// batch holding offset or later.
+func (s *segment) read(offset, maxBytes, maxOffset int64, minOneBatch bool) (ReadResult, bool, error) {
+	f, err := s.open()
+	if err != nil {
+		return ReadResult{}, false, err
+	}
+	ix, err := s.indexes()
+	if err != nil {
+		return ReadResult{}, false, err
+	}
+	limit := s.size.Load()
+	pos, h, found, err := s.findBatch(f, ix, offset, limit)
+	if err != nil || !found {
+		return ReadResult{}, false, err
+	}
+	r := ReadResult{File: f, Pos: pos, NextOffset: offset}
+	if h.BaseOffset >= maxOffset || (int64(h.Size()) > maxBytes && !minOneBatch) {
+		return r, true, nil
+	}
+	end := pos + int64(h.Size())
+	next := h.LastOffset() + 1
+	budgetEnd := pos + max(maxBytes, int64(h.Size()))
+	scanFrom := end
+	// Skip whole runs of batches with the index: every batch before an
+	// entry at or below the byte budget and below maxOffset is included.
+	relLimit := int64(math.MaxInt64)
+	if maxOffset-s.base < relLimit {
+		relLimit = maxOffset - s.base
+	}
+	if p, ok := lastEntryBelow(ix.off.bytes(), budgetEnd, relLimit); ok && p > scanFrom {
+		scanFrom = p
+		end = p
+		next = -1 // known once the batch at p is read
+	}
+	sc := newHeaderScanner(f, scanFrom, limit)
+	defer sc.release()
+	for {
+		bh, bpos, ok, err := sc.next()
+		if err != nil {
+			return ReadResult{}, false, err
+		}
+		if !ok {
+			break
+		}
+		bend := bpos + int64(bh.Size())
+		if bh.BaseOffset >= maxOffset || bend > budgetEnd {
+			if next < 0 {
+				next = bh.BaseOffset
+			}
+			break
+		}
+		end, next = bend, bh.LastOffset()+1
+	}
+	r.Size = end - pos
+	r.NextOffset = next
+	return r, true, nil
+}

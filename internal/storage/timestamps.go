@@ -1,0 +1,171 @@
+package storage
+
+// Timestamp lookups for ListOffsets: the first record at or after a
+// timestamp, and the record with the largest timestamp (KIP-734). These are
+// the only paths that decode records, and only of the one batch found.
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/strata-io/strata/internal/record"
+)
+
+// OffsetForTimestamp finds the first record whose timestamp is >= ts: the
+// first batch (from the log start offset) whose max timestamp is >= ts, via
+// the segments' largest timestamps, the time index and a header scan, then
+// the first record in it at or after ts. found=false if there is none.
+func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, found bool, err error) {
+	if l.closed.Load() {
+		return 0, 0, false, ErrClosed
+	}
+	leo := l.leo.Load()
+	start := l.logStart.Load()
+	segs := l.segments()
+	for i, s := range segs {
+		if i+1 < len(segs) {
+			if segs[i+1].base <= start {
+				continue // entirely below the log start offset
+			}
+			m, err := s.maxTimestamp()
+			if err != nil {
+				return 0, 0, false, err
+			}
+			if m.ts < ts {
+				continue
+			}
+		}
+		ix, err := s.indexes()
+		if err != nil {
+			return 0, 0, false, err
+		}
+		f, err := s.open()
+		if err != nil {
+			return 0, 0, false, err
+		}
+		from := s.base
+		if rel, ok := lookupTimestamp(ix.tim.bytes(), ts); ok {
+			from = s.base + int64(rel)
+		}
+		from = max(from, start)
+		limit := s.size.Load()
+		pos, _, ok, err := s.findBatch(f, ix, from, limit)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if !ok {
+			continue
+		}
+		sc := newHeaderScanner(f, pos, limit)
+		for {
+			h, hpos, ok, err := sc.next()
+			if err != nil {
+				sc.release()
+				return 0, 0, false, err
+			}
+			if !ok || h.BaseOffset >= leo {
+				break
+			}
+			if h.LastOffset() < start || h.MaxTimestamp < ts {
+				continue
+			}
+			sc.release()
+			off, t, found, err := firstRecordAtOrAfter(f, hpos, &h, ts, start)
+			if err != nil || found {
+				return off, t, found, err
+			}
+			sc = newHeaderScanner(f, hpos+int64(h.Size()), limit)
+		}
+		sc.release()
+	}
+	return -1, -1, false, nil
+}
+
+// readBatch reads the whole batch with header h at pos.
+func readBatch(f *os.File, pos int64, h *record.Header) ([]byte, error) {
+	b := make([]byte, h.Size())
+	if _, err := f.ReadAt(b, pos); err != nil {
+		return nil, fmt.Errorf("storage: reading batch at %d of %s: %w", pos, f.Name(), err)
+	}
+	return b, nil
+}
+
+// firstRecordAtOrAfter decodes the batch at pos and returns its first record
+// with timestamp >= ts and offset >= minOffset.
+func firstRecordAtOrAfter(f *os.File, pos int64, h *record.Header, ts, minOffset int64) (int64, int64, bool, error) {
+	b, err := readBatch(f, pos, h)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	off, t, found := int64(-1), int64(-1), false
+	err = record.ForEachRecordTimestamp(b, func(delta int32, rts int64) bool {
+		o := h.BaseOffset + int64(delta)
+		if o >= minOffset && rts >= ts {
+			off, t, found = o, rts, true
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("%w: batch at %d of %s: %w", ErrCorrupt, pos, f.Name(), err)
+	}
+	return off, t, found, nil
+}
+
+// MaxTimestamp returns the record with the largest timestamp (KIP-734):
+// its offset and timestamp, or (-1, -1) when no record has one. Of equal
+// timestamps the first wins.
+func (l *Log) MaxTimestamp() (offset, timestamp int64, err error) {
+	if l.closed.Load() {
+		return -1, -1, ErrClosed
+	}
+	start := l.logStart.Load()
+	segs := l.segments()
+	best := tsOffset{ts: -1, offset: -1}
+	var bestSeg *segment
+	for i, s := range segs {
+		var m tsOffset
+		if i+1 < len(segs) {
+			if segs[i+1].base <= start {
+				continue
+			}
+			if m, err = s.maxTimestamp(); err != nil {
+				return -1, -1, err
+			}
+		} else {
+			l.mu.Lock()
+			if s == l.mu.active {
+				m = tsOffset{ts: l.mu.ix.maxTs, offset: l.mu.ix.maxTsOff}
+			} else if m, err = s.maxTimestamp(); err != nil {
+				l.mu.Unlock()
+				return -1, -1, err
+			}
+			l.mu.Unlock()
+		}
+		if m.ts > best.ts {
+			best, bestSeg = m, s
+		}
+	}
+	if bestSeg == nil {
+		return -1, -1, nil
+	}
+	// best.offset is the last offset of the batch with the max timestamp;
+	// find the record inside it.
+	ix, err := bestSeg.indexes()
+	if err != nil {
+		return -1, -1, err
+	}
+	f, err := bestSeg.open()
+	if err != nil {
+		return -1, -1, err
+	}
+	pos, h, found, err := bestSeg.findBatch(f, ix, best.offset, bestSeg.size.Load())
+	if err != nil || !found {
+		return best.offset, best.ts, err
+	}
+	off, t, ok, err := firstRecordAtOrAfter(f, pos, &h, best.ts, 0)
+	if err != nil || !ok || t != best.ts {
+		return best.offset, best.ts, err
+	}
+	return off, t, nil
+}
