@@ -55,6 +55,7 @@ var errorCodes = []struct {
 	{config.ErrInvalid, kerr.InvalidConfig.Code},
 	{config.ErrUnknown, kerr.InvalidConfig.Code},
 	{errUnsupportedTimestamp, kerr.UnsupportedVersion.Code},
+	{errInvalidRequest, kerr.InvalidRequest.Code},
 }
 
 // errorMessage is the text for a response's error message field, nil when
