@@ -1,10 +1,12 @@
 package handlers_test
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -508,4 +510,37 @@ func TestAlterBrokerConfigs(t *testing.T) {
 		"log.retention.bytes": {str("1000000"), kmsg.ConfigSourceDynamicBrokerConfig, []syn{{"log.retention.bytes", "1000000", kmsg.ConfigSourceDynamicBrokerConfig}, {"log.retention.bytes", "-1", kmsg.ConfigSourceDefaultConfig}}},
 	})
 	e.mustProduce(topic, 0, make([]byte, 1000))
+}
+
+// TestTopicRetentionChangeTakesEffect lowers a topic's retention.ms at run
+// time and waits for the broker's retention pass to drop the closed
+// segments under the new setting.
+func TestTopicRetentionChangeTakesEffect(t *testing.T) {
+	e := admStart(t, map[string]string{"log.retention.check.interval.ms": "20"})
+	const topic = "retained"
+	// Small segments: each batch below rolls a new one.
+	e.createTopic(topic, 1, map[string]*string{"segment.bytes": str("600")})
+	for range 6 {
+		e.mustProduce(topic, 0, bytes.Repeat([]byte("r"), 400))
+	}
+	if s := e.startOffset(topic, 0); s != 0 {
+		t.Fatalf("start offset %d before the change, want 0", s)
+	}
+
+	err, msg := e.alterTopic(topic, false, set("retention.ms", "1"))
+	wantErr(t, "set retention.ms=1", err, msg, nil, "")
+	// Each batch has a segment of its own; all but the active one (offset
+	// 5) are older than 1 ms once the pass runs, so the start becomes 5.
+	deadline := time.Now().Add(10 * time.Second)
+	s := e.startOffset(topic, 0)
+	for ; s != 5; s = e.startOffset(topic, 0) {
+		if s > 5 || time.Now().After(deadline) {
+			t.Fatalf("start offset %d after retention.ms=1, want 5 (the active segment's base)", s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fp := e.fetch(topic, 0, s)
+	if first, last := batchOffsets(t, fp.RecordBatches); fp.ErrorCode != 0 || first != s || last != 5 {
+		t.Fatalf("fetch at the new start %d: error %d, offsets %d..%d; want %d..5", s, fp.ErrorCode, first, last, s)
+	}
 }
