@@ -67,10 +67,7 @@ func describeCluster(_ context.Context, env *Env, req *Request) (kmsg.Response, 
 		}
 		resp.Brokers = append(resp.Brokers, rb)
 	}
-	ctrl := img.ControllerID
-	if ctrl < 0 && len(img.Brokers) == 1 {
-		ctrl = env.NodeID
-	}
+	ctrl := controllerID(env, img)
 	if _, ok := img.Brokers[ctrl]; !ok {
 		ctrl = -1
 	}

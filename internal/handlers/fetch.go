@@ -130,6 +130,9 @@ func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *kmsg.FetchRe
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			// NB: an empty record set, never a null one: librdkafka
+			// rejects a null (size -1) set as a protocol error.
+			sp.RecordBatches = []byte{}
 			if topicErr != 0 {
 				sp.ErrorCode = topicErr
 				st.Partitions = append(st.Partitions, sp)

@@ -89,7 +89,7 @@ func handleMetadata(_ context.Context, env *Env, req *Request) (kmsg.Response, e
 	}
 	cid := img.ClusterID
 	resp.ClusterID = &cid
-	resp.ControllerID = img.ControllerID
+	resp.ControllerID = controllerID(env, img)
 	return resp, nil
 }
 
@@ -160,4 +160,14 @@ func SplitHostPort(addr string) (string, int32, error) {
 		return "", 0, err
 	}
 	return host, int32(p), nil
+}
+
+// controllerID is the active controller: the image's, or this node while
+// it is a single-node cluster with no quorum recording one. Admin clients
+// send CreateTopics and friends to it, so it must never be -1 here.
+func controllerID(env *Env, img *metadata.Image) int32 {
+	if img.ControllerID >= 0 {
+		return img.ControllerID
+	}
+	return env.NodeID
 }
