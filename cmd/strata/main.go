@@ -5,14 +5,28 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
 
 func main() {
-	if err := newRootCmd().Execute(); err != nil {
+	// The first SIGINT/SIGTERM cancels the command's context so it can
+	// finish cleanly (flush a producer, commit a consumer's offsets); once
+	// that has happened the default handling is restored, so a second
+	// Ctrl-C kills a command that is stuck.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
@@ -26,5 +40,8 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServerCmd())
+	root.AddCommand(newTopicCmd())
+	root.AddCommand(newProduceCmd())
+	root.AddCommand(newConsumeCmd())
 	return root
 }

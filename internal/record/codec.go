@@ -98,13 +98,19 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 func readAllBounded(dst []byte, r io.Reader, limit, hint int, codec string) ([]byte, error) {
 	start := len(dst)
 	dst = slices.Grow(dst, min(max(hint, 512), limit+1))
-	for {
+	for empty := 0; ; {
 		if len(dst) == cap(dst) {
 			read := len(dst) - start
 			dst = slices.Grow(dst, min(max(read, 4096), limit+1-read))
 		}
 		n, err := r.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]
+		if n == 0 && err == nil {
+			// A reader that never makes progress must not spin forever.
+			if empty++; empty == 100 {
+				err = io.ErrNoProgress
+			}
+		}
 		if len(dst)-start > limit {
 			return dst[:start], ErrTooLarge
 		}
@@ -346,7 +352,9 @@ func unzstd(dst, src []byte, limit int) ([]byte, error) {
 			if want >= limit {
 				return dst[:start], ErrTooLarge
 			}
-			want = min(2*want, limit)
+			// NB: a declared content size can be 0 (and a lie): grow
+			// from a floor, or a zero guess would never grow.
+			want = min(max(2*want, 64<<10), limit)
 			dst = buf // keep the bigger buffer for the next try
 		default:
 			return dst[:start], corruptf("zstd", err)

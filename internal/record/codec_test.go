@@ -231,6 +231,10 @@ func TestDecompressCorrupt(t *testing.T) {
 		{"lz4 truncated", CodecLZ4, good[CodecLZ4][:len(good[CodecLZ4])-6]},
 		{"zstd garbage", CodecZstd, []byte("not a zstd frame")},
 		{"zstd truncated", CodecZstd, good[CodecZstd][:len(good[CodecZstd])/2]},
+		// Found by FuzzReadRecords: a declared content size of 0 with
+		// content behind it made the retry loop spin.
+		{"zstd content size 0 with content", CodecZstd, append([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x00, 0x21, 0x03, 0x00}, make([]byte, 100)...)},
+		{"zstd content size 1 with more", CodecZstd, append([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x01, 0x21, 0x03, 0x00}, make([]byte, 100)...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,7 +17,7 @@ func sampleRecords() []RecordSpec {
 		{Key: []byte("k1"), Value: []byte("v1"), Timestamp: 1_700_000_000_000},
 		{Key: nil, Value: []byte("null key"), Timestamp: 1_700_000_000_005},
 		{Key: []byte{}, Value: []byte{}, Timestamp: 1_699_999_999_000}, // before the base
-		{Key: []byte("tombstone"), Value: nil},                          // timestamp 0: the base
+		{Key: []byte("tombstone"), Value: nil},                         // timestamp 0: the base
 		{Value: []byte("headers"), Headers: []RecordHeader{
 			{Key: "a", Value: []byte("1")},
 			{Key: "", Value: nil},

@@ -53,9 +53,10 @@ type Log struct {
 		firstBatchTs   int64      // ...with this max timestamp (segment.ms)
 		epochs         *epochCache
 		prod           producerTracker
-		unflushedMsgs  int64     // records appended since the last flush began
-		unflushedSince time.Time // when the oldest unflushed append happened; zero if none
-		newSegs        bool      // segments created since the last flush: the dir needs an fsync
+		unflushedMsgs  int64         // records appended since the last flush began
+		unflushedSince time.Time     // when the oldest unflushed append happened; zero if none
+		newSegs        bool          // segments created since the last flush: the dir needs an fsync
+		hdr            record.Header // scratch for the producer state calls
 	}
 }
 
@@ -165,8 +166,12 @@ func (l *Log) appendLocked(cfg *Config, b []byte, leaderEpoch int32, records, ma
 		if !ok {
 			break
 		}
+		// NB: through l.mu.hdr, not &h: a pointer to a local passed to an
+		// interface method escapes, costing an allocation per batch.
+		hp := &l.mu.hdr
+		*hp = h
 		if h.ProducerID >= 0 {
-			first, last, ts, dup, err := l.mu.prod.check(&h)
+			first, last, ts, dup, err := l.mu.prod.check(hp)
 			if err != nil {
 				undo()
 				return AppendResult{}, false, err
@@ -183,12 +188,12 @@ func (l *Log) appendLocked(cfg *Config, b []byte, leaderEpoch int32, records, ma
 			record.SetLogAppendTime(raw, nowMs)
 		}
 		if h.ProducerID >= 0 {
-			h.BaseOffset = off
-			h.LeaderEpoch = leaderEpoch
+			hp.BaseOffset = off
+			hp.LeaderEpoch = leaderEpoch
 			if cfg.LogAppendTime {
-				h.MaxTimestamp = nowMs
+				hp.MaxTimestamp = nowMs
 			}
-			l.mu.prod.record(&h)
+			l.mu.prod.record(hp)
 			recorded = true
 		}
 		off += int64(h.LastOffsetDelta) + 1

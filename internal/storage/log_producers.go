@@ -26,7 +26,7 @@ type noProducerState struct{}
 func (noProducerState) check(*record.Header) (int64, int64, int64, bool, error) {
 	return 0, 0, 0, false, nil
 }
-func (noProducerState) record(*record.Header)                {}
+func (noProducerState) record(*record.Header)             {}
 func (noProducerState) writeSnapshot(string, int64) error { return nil }
 
 // loadProducers loads the newest snapshot at or below maxOffset; the caller

@@ -139,9 +139,9 @@ func offsetEntryAt(entries []byte, i int) (rel uint32, pos uint32) {
 }
 
 // lookupOffset returns the position of the last indexed batch whose last
-// offset is <= target (relative offsets), or 0 when there is none. It is
-// where a scan for target starts.
-func lookupOffset(entries []byte, relTarget int64) int64 {
+// offset is <= target (relative offsets) and that entry's relative offset,
+// or (0, -1) when there is none. It is where a scan for target starts.
+func lookupOffset(entries []byte, relTarget int64) (pos, rel int64) {
 	n := len(entries) / offsetEntrySize
 	lo, hi := 0, n // find the first entry with rel > relTarget
 	for lo < hi {
@@ -154,17 +154,17 @@ func lookupOffset(entries []byte, relTarget int64) int64 {
 		}
 	}
 	if lo == 0 {
-		return 0
+		return 0, -1
 	}
-	_, pos := offsetEntryAt(entries, lo-1)
-	return int64(pos)
+	r, p := offsetEntryAt(entries, lo-1)
+	return int64(p), int64(r)
 }
 
 // lastEntryBelow returns the position and relative offset of the last entry
 // with position <= maxPos and relative offset < relLimit, ok=false if none.
 // All batches before that position are wholly below maxPos and below the
 // offset limit, so a read that ends by maxPos can skip to it.
-func lastEntryBelow(entries []byte, maxPos int64, relLimit int64) (pos int64, ok bool) {
+func lastEntryBelow(entries []byte, maxPos int64, relLimit int64) (pos, rel int64, ok bool) {
 	n := len(entries) / offsetEntrySize
 	lo, hi := 0, n
 	for lo < hi {
@@ -177,10 +177,10 @@ func lastEntryBelow(entries []byte, maxPos int64, relLimit int64) (pos int64, ok
 		}
 	}
 	if lo == 0 {
-		return 0, false
+		return 0, -1, false
 	}
-	_, p := offsetEntryAt(entries, lo-1)
-	return int64(p), true
+	r, p := offsetEntryAt(entries, lo-1)
+	return int64(p), int64(r), true
 }
 
 // validateOffsetIndex checks an index file's contents against its segment:

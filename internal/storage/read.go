@@ -6,6 +6,7 @@ package storage
 // Log) and allocate nothing.
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -136,22 +137,28 @@ func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64, minOneBatch bo
 // read is Read within one segment; found=false means the segment has no
 // batch holding offset or later.
 func (s *segment) read(offset, maxBytes, maxOffset int64, minOneBatch bool) (ReadResult, bool, error) {
-	f, err := s.open()
-	if err != nil {
-		return ReadResult{}, false, err
+	for attempt := 0; ; attempt++ {
+		loc, err := s.locate(offset, false)
+		if err != nil || !loc.found {
+			return ReadResult{}, false, err
+		}
+		r, err := s.readFrom(&loc, offset, maxBytes, maxOffset, minOneBatch)
+		if errors.Is(err, errIndexMismatch) && attempt == 0 {
+			if err := s.repairIndex(loc.ix, false); err != nil {
+				return ReadResult{}, false, err
+			}
+			continue
+		}
+		return r, err == nil, err
 	}
-	ix, err := s.indexes()
-	if err != nil {
-		return ReadResult{}, false, err
-	}
-	limit := s.size.Load()
-	pos, h, found, err := s.findBatch(f, ix, offset, limit)
-	if err != nil || !found {
-		return ReadResult{}, false, err
-	}
-	r := ReadResult{File: f, Pos: pos, NextOffset: offset}
+}
+
+// readFrom extends a read that starts with the batch at loc to the bounds.
+func (s *segment) readFrom(loc *location, offset, maxBytes, maxOffset int64, minOneBatch bool) (ReadResult, error) {
+	h, pos := &loc.h, loc.pos
+	r := ReadResult{File: loc.f, Pos: pos, NextOffset: offset}
 	if h.BaseOffset >= maxOffset || (int64(h.Size()) > maxBytes && !minOneBatch) {
-		return r, true, nil
+		return r, nil
 	}
 	end := pos + int64(h.Size())
 	next := h.LastOffset() + 1
@@ -163,17 +170,19 @@ func (s *segment) read(offset, maxBytes, maxOffset int64, minOneBatch bool) (Rea
 	if maxOffset-s.base < relLimit {
 		relLimit = maxOffset - s.base
 	}
-	if p, ok := lastEntryBelow(ix.off.bytes(), budgetEnd, relLimit); ok && p > scanFrom {
-		scanFrom = p
-		end = p
-		next = -1 // known once the batch at p is read
+	jumpRel := int64(-1)
+	if p, rel, ok := lastEntryBelow(loc.entries, budgetEnd, relLimit); ok && p > scanFrom {
+		scanFrom, end, next, jumpRel = p, p, -1, rel // next is known once the batch at p is read
 	}
-	sc := newHeaderScanner(f, scanFrom, limit)
+	sc := newHeaderScanner(loc.f, scanFrom, loc.limit)
 	defer sc.release()
-	for {
+	for first := true; ; first = false {
 		bh, bpos, ok, err := sc.next()
+		if first && jumpRel >= 0 && (err != nil || !ok || bh.LastOffset() != s.base+jumpRel) {
+			return ReadResult{}, errIndexMismatch
+		}
 		if err != nil {
-			return ReadResult{}, false, err
+			return ReadResult{}, err
 		}
 		if !ok {
 			break
@@ -189,5 +198,5 @@ func (s *segment) read(offset, maxBytes, maxOffset int64, minOneBatch bool) (Rea
 	}
 	r.Size = end - pos
 	r.NextOffset = next
-	return r, true, nil
+	return r, nil
 }

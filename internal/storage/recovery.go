@@ -60,6 +60,10 @@ func scanSegment(f *os.File, base, size, interval int64, checkCRC bool) (scanRes
 		res.lastPos = pos
 		return true
 	}
+	// NB: the time index gets a last entry for the max timestamp, as at a
+	// roll, so a rebuilt closed segment keeps its max timestamp; an extra
+	// entry on an active segment is harmless (timestamps still increase).
+	defer func() { res.indexer.maybeTimeEntry(res.ix) }()
 	if !checkCRC {
 		sc := newHeaderScanner(f, 0, size)
 		defer sc.release()

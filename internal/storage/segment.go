@@ -52,9 +52,9 @@ type tsOffset struct {
 type segment struct {
 	env   *storeEnv
 	owner *Log
-	dir  string
-	base int64 // offset of the first batch; the file name
-	file *segFile
+	dir   string
+	base  int64 // offset of the first batch; the file name
+	file  *segFile
 
 	// size is the bytes of whole batches in the .log file. The append path
 	// (under the log's mutex) stores it after the bytes are written; readers
@@ -185,7 +185,48 @@ func (s *segment) loadIndexFiles() (*segIndex, error) {
 	if err := validateTimeIndex(tim, relEnd); err != nil {
 		return nil, err
 	}
+	if err := s.checkTail(off, tim); err != nil {
+		return nil, err
+	}
 	return &segIndex{off: newIndexBuf(off), tim: newIndexBuf(tim)}, nil
+}
+
+// checkTail checks loaded indexes against the end of the .log, cheaply (at
+// most about index.interval.bytes and one batch are read): the last offset
+// index entry names a batch, the batches after it parse to the end of the
+// file, and none has a timestamp above the time index's last entry (which
+// holds the segment's max). A stale or cut index fails here.
+func (s *segment) checkTail(off, tim []byte) error {
+	f, err := s.open()
+	if err != nil {
+		return err
+	}
+	start, rel := int64(0), int64(-1)
+	if n := len(off) / offsetEntrySize; n > 0 {
+		r, p := offsetEntryAt(off, n-1)
+		start, rel = int64(p), int64(r)
+	}
+	lastTs := int64(-1)
+	if ts, _, ok := lastTimeEntry(tim); ok {
+		lastTs = ts
+	}
+	sc := newHeaderScanner(f, start, s.size.Load())
+	defer sc.release()
+	for first := true; ; first = false {
+		h, _, ok, err := sc.next()
+		if err != nil {
+			return err
+		}
+		if first && rel >= 0 && (!ok || h.LastOffset() != s.base+rel) {
+			return errIndexMismatch
+		}
+		if !ok {
+			return nil
+		}
+		if h.MaxTimestamp > lastTs {
+			return fmt.Errorf("%w: batch at offset %d has timestamp %d above the time index's last %d", ErrCorrupt, h.BaseOffset, h.MaxTimestamp, lastTs)
+		}
+	}
 }
 
 // persistIndex writes the index entries not yet on disk.
@@ -365,15 +406,27 @@ func (s *headerScanner) next() (h record.Header, pos int64, ok bool, err error) 
 	return h, pos, true, nil
 }
 
+// errIndexMismatch means an index entry names a position that does not hold
+// the batch it claims: the index is rebuilt from the .log.
+var errIndexMismatch = fmt.Errorf("%w: index entry does not match the log", ErrCorrupt)
+
 // findBatch returns the position and header of the first batch in the
 // segment whose last offset is >= offset, found=false if there is none
-// before limit. It starts from the offset index, never from the file start.
-func (s *segment) findBatch(f *os.File, ix *segIndex, offset, limit int64) (pos int64, h record.Header, found bool, err error) {
-	start := lookupOffset(ix.off.bytes(), s.rel(offset))
+// before limit. It starts from the offset index (entries), never from the
+// file start, and checks that the entry it starts from is true.
+//
+// NB: readers take entries before loading the segment's size for limit: the
+// append path adds index entries before storing the size, so every entry a
+// reader sees is below its limit.
+func (s *segment) findBatch(f *os.File, entries []byte, offset, limit int64) (pos int64, h record.Header, found bool, err error) {
+	start, rel := lookupOffset(entries, s.rel(offset))
 	sc := newHeaderScanner(f, start, limit)
 	defer sc.release()
-	for {
+	for first := true; ; first = false {
 		h, pos, ok, err := sc.next()
+		if first && rel >= 0 && (err != nil || !ok || h.LastOffset() != s.base+rel) {
+			return pos, h, false, errIndexMismatch
+		}
 		if err != nil || !ok {
 			return pos, h, false, err
 		}
@@ -381,6 +434,79 @@ func (s *segment) findBatch(f *os.File, ix *segIndex, offset, limit int64) (pos 
 			return pos, h, true, nil
 		}
 	}
+}
+
+// location is where findBatch found a batch, with what it used.
+type location struct {
+	f       *os.File
+	ix      *segIndex
+	entries []byte // offset index entries, taken before limit
+	limit   int64  // the segment's size when looked up
+	pos     int64
+	h       record.Header
+	found   bool
+}
+
+// locate is findBatch with the indexes loaded and, if an index entry turns
+// out false, the indexes rebuilt and the lookup retried once. locked says
+// whether the caller holds the log's mutex.
+func (s *segment) locate(offset int64, locked bool) (location, error) {
+	for attempt := 0; ; attempt++ {
+		var loc location
+		var err error
+		if loc.f, err = s.open(); err != nil {
+			return loc, err
+		}
+		if loc.ix, err = s.indexes(); err != nil {
+			return loc, err
+		}
+		loc.entries = loc.ix.off.bytes()
+		loc.limit = s.size.Load()
+		loc.pos, loc.h, loc.found, err = s.findBatch(loc.f, loc.entries, offset, loc.limit)
+		if errors.Is(err, errIndexMismatch) && attempt == 0 {
+			if err := s.repairIndex(loc.ix, locked); err != nil {
+				return loc, err
+			}
+			continue
+		}
+		return loc, err
+	}
+}
+
+// repairIndex rebuilds the segment's indexes from its .log after a lookup
+// found an entry of bad (the indexes it used) untrue. The log's mutex keeps
+// the active segment's append path out meanwhile.
+func (s *segment) repairIndex(bad *segIndex, locked bool) error {
+	l := s.owner
+	if !locked {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+	}
+	if cur := s.idx.Load(); cur != bad && cur != nil {
+		return nil // repaired meanwhile
+	}
+	f, err := s.open()
+	if err != nil {
+		return err
+	}
+	res, err := scanSegment(f, s.base, s.size.Load(), l.config().IndexIntervalBytes, false)
+	if err != nil {
+		return err
+	}
+	if res.stop != nil {
+		return res.stop // the .log itself is damaged: nothing to rebuild from
+	}
+	s.env.logger.Warn("index does not match the log, rebuilt it", "segment", s.path(logSuffix))
+	s.idx.Store(res.ix)
+	if s == l.mu.active {
+		l.mu.ix = res.indexer
+	} else {
+		s.env.indexes.add(s, res.ix)
+	}
+	if !s.deleted.Load() {
+		return s.persistIndex(res.ix)
+	}
+	return nil
 }
 
 // segIndexer applies Kafka's index policy to the batches of one segment in

@@ -38,11 +38,11 @@ func lastTimeEntry(entries []byte) (ts int64, rel uint32, ok bool) {
 	return ts, rel, true
 }
 
-// lookupTimestamp returns the relative offset of the last entry whose
-// timestamp is <= ts; every batch before that entry's batch has a smaller max
-// timestamp, so the search for ts can start there. ok=false means start at
-// the beginning of the segment.
-func lookupTimestamp(entries []byte, ts int64) (rel uint32, ok bool) {
+// lookupTimestamp returns the last entry whose timestamp is <= ts; every
+// batch before that entry's batch has a smaller max timestamp, so the search
+// for ts can start there. ok=false means start at the beginning of the
+// segment.
+func lookupTimestamp(entries []byte, ts int64) (entryTs int64, rel uint32, ok bool) {
 	n := len(entries) / timeEntrySize
 	lo, hi := 0, n
 	for lo < hi {
@@ -55,10 +55,10 @@ func lookupTimestamp(entries []byte, ts int64) (rel uint32, ok bool) {
 		}
 	}
 	if lo == 0 {
-		return 0, false
+		return 0, 0, false
 	}
-	_, rel = timeEntryAt(entries, lo-1)
-	return rel, true
+	entryTs, rel = timeEntryAt(entries, lo-1)
+	return entryTs, rel, true
 }
 
 // validateTimeIndex checks whole entries, strictly increasing timestamps,

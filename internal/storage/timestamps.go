@@ -35,27 +35,14 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, found bool,
 				continue
 			}
 		}
-		ix, err := s.indexes()
+		loc, err := s.locateTimestamp(ts, start)
 		if err != nil {
 			return 0, 0, false, err
 		}
-		f, err := s.open()
-		if err != nil {
-			return 0, 0, false, err
-		}
-		from := s.base
-		if rel, ok := lookupTimestamp(ix.tim.bytes(), ts); ok {
-			from = s.base + int64(rel)
-		}
-		from = max(from, start)
-		limit := s.size.Load()
-		pos, _, ok, err := s.findBatch(f, ix, from, limit)
-		if err != nil {
-			return 0, 0, false, err
-		}
-		if !ok {
+		if !loc.found {
 			continue
 		}
+		f, pos, limit := loc.f, loc.pos, loc.limit
 		sc := newHeaderScanner(f, pos, limit)
 		for {
 			h, hpos, ok, err := sc.next()
@@ -79,6 +66,38 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, found bool,
 		sc.release()
 	}
 	return -1, -1, false, nil
+}
+
+// locateTimestamp finds the batch to scan from for ts in the segment: the
+// time index names the last batch known to stay below ts. A time index entry
+// that the batch it names contradicts gets the indexes rebuilt, once.
+func (s *segment) locateTimestamp(ts, minOffset int64) (location, error) {
+	for attempt := 0; ; attempt++ {
+		ix, err := s.indexes()
+		if err != nil {
+			return location{}, err
+		}
+		from := s.base
+		entryTs, rel, useEntry := lookupTimestamp(ix.tim.bytes(), ts)
+		if useEntry {
+			from = s.base + int64(rel)
+		}
+		loc, err := s.locate(max(from, minOffset), false)
+		if err != nil {
+			return loc, err
+		}
+		bad := useEntry && from >= minOffset && (!loc.found || loc.h.LastOffset() != from || loc.h.MaxTimestamp != entryTs)
+		if bad && attempt == 0 {
+			if err := s.repairIndex(loc.ix, false); err != nil {
+				return loc, err
+			}
+			continue
+		}
+		if bad {
+			return loc, errIndexMismatch
+		}
+		return loc, nil
+	}
 }
 
 // readBatch reads the whole batch with header h at pos.
@@ -151,18 +170,11 @@ func (l *Log) MaxTimestamp() (offset, timestamp int64, err error) {
 	}
 	// best.offset is the last offset of the batch with the max timestamp;
 	// find the record inside it.
-	ix, err := bestSeg.indexes()
-	if err != nil {
-		return -1, -1, err
-	}
-	f, err := bestSeg.open()
-	if err != nil {
-		return -1, -1, err
-	}
-	pos, h, found, err := bestSeg.findBatch(f, ix, best.offset, bestSeg.size.Load())
-	if err != nil || !found {
+	loc, err := bestSeg.locate(best.offset, false)
+	if err != nil || !loc.found {
 		return best.offset, best.ts, err
 	}
+	f, pos, h := loc.f, loc.pos, loc.h
 	off, t, ok, err := firstRecordAtOrAfter(f, pos, &h, best.ts, 0)
 	if err != nil || !ok || t != best.ts {
 		return best.offset, best.ts, err

@@ -4,14 +4,16 @@ package storage
 // leader); DeleteRecordsBefore removes its head.
 
 import (
-	"github.com/strata-io/strata/internal/record"
 	"fmt"
+	"github.com/strata-io/strata/internal/record"
 	"time"
 )
 
-// TruncateTo removes everything at and after offset. As in Kafka, the batch
-// holding offset goes whole and the log end offset becomes offset. The leader
-// epoch cache and the producer state follow.
+// TruncateTo removes everything at and after offset. The batch holding
+// offset goes whole, and the log end offset becomes that batch's base offset
+// (NB: Kafka sets it to offset, leaving a gap that a restart closes again;
+// replicas truncate at batch boundaries anyway). The leader epoch cache and
+// the producer state follow.
 func (l *Log) TruncateTo(offset int64) error {
 	if offset < 0 {
 		return fmt.Errorf("%w: truncate to %d", ErrOffsetOutOfRange, offset)
@@ -36,21 +38,15 @@ func (l *Log) TruncateTo(offset int64) error {
 	if s != l.mu.active {
 		l.env.indexes.pin(s)
 	}
-	ix, err := s.indexes()
+	loc, err := s.locate(offset, true)
 	if err != nil {
 		return err
 	}
-	f, err := s.open()
-	if err != nil {
-		return err
-	}
-	size := s.size.Load()
-	pos, _, found, err := s.findBatch(f, ix, offset, size)
-	if err != nil {
-		return err
-	}
+	f, ix, pos, h, found := loc.f, loc.ix, loc.pos, loc.h, loc.found
 	if !found {
-		pos = size
+		pos = loc.limit
+	} else if h.BaseOffset < offset {
+		offset = h.BaseOffset
 	}
 	// Unpublish first: readers must not see bytes that are about to go.
 	l.leo.Store(offset)
@@ -164,17 +160,14 @@ func (l *Log) forEachBatchLocked(offset int64, fn func(h *record.Header) bool) e
 	segs := l.segments()
 	for i := max(segmentFor(segs, offset), 0); i < len(segs); i++ {
 		s := segs[i]
-		f, err := s.open()
+		loc, err := s.locate(max(offset, s.base), true)
 		if err != nil {
 			return err
 		}
-		ix, err := s.indexes()
-		if err != nil {
-			return err
+		if !loc.found {
+			continue
 		}
-		limit := s.size.Load()
-		pos := lookupOffset(ix.off.bytes(), s.rel(max(offset, s.base)))
-		sc := newHeaderScanner(f, pos, limit)
+		sc := newHeaderScanner(loc.f, loc.pos, loc.limit)
 		for {
 			h, _, ok, err := sc.next()
 			if err != nil {
