@@ -1,17 +1,92 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/strata-io/strata/internal/config"
+	"github.com/strata-io/strata/internal/server"
 )
 
 func newServerCmd() *cobra.Command {
-	return &cobra.Command{
+	var (
+		listen, dataDir, advertise, propsFile, logLevel string
+		overrides                                       []string
+	)
+	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run a Strata broker",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("not yet")
+		Long: `Run a Strata broker. With no flags it serves on 127.0.0.1:9092 with its data in ./data.
+
+Every broker setting uses Kafka's config name. They are read, later ones winning,
+from the properties file (--config), STRATA_-prefixed environment variables
+(STRATA_LOG_RETENTION_HOURS=24 sets log.retention.hours), --override key=value,
+and the --listen/--data-dir/--advertise flags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			set := map[string]string{}
+			if propsFile != "" {
+				props, err := config.LoadPropertiesFile(propsFile)
+				if err != nil {
+					return err
+				}
+				for k, v := range props {
+					set[k] = v
+				}
+			}
+			for k, v := range config.FromEnv(os.Environ()) {
+				set[k] = v
+			}
+			for _, kv := range overrides {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					return fmt.Errorf("--override %q: want key=value", kv)
+				}
+				set[strings.TrimSpace(k)] = v
+			}
+			if cmd.Flags().Changed("listen") || set["listeners"] == "" {
+				set["listeners"] = listen
+			}
+			if cmd.Flags().Changed("data-dir") || (set["log.dirs"] == "" && set["log.dir"] == "") {
+				delete(set, "log.dir")
+				set["log.dirs"] = dataDir
+			}
+			if advertise != "" {
+				set["advertised.listeners"] = advertise
+			}
+			cfg, err := config.NewBroker(set)
+			if err != nil {
+				return err
+			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+
+			b, err := server.New(cfg, server.Options{Logger: logger})
+			if err != nil {
+				return err
+			}
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+			s := <-sig
+			logger.Info("shutting down", "signal", s.String())
+			return b.Close()
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:9092", "host:port to serve Kafka clients on")
+	f.StringVar(&dataDir, "data-dir", "./data", "directory for logs and metadata (Kafka's log.dirs)")
+	f.StringVar(&advertise, "advertise", "", "host:port clients are told to connect to (default: the listen address)")
+	f.StringVar(&propsFile, "config", "", "Kafka-style server.properties file")
+	f.StringArrayVar(&overrides, "override", nil, "broker config key=value, Kafka names (repeatable)")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
 }

@@ -1,0 +1,70 @@
+package handlers
+
+// AlterConfigs (key 33), v0–v2: the legacy alter, which replaces a
+// resource's whole dynamic config set (keys left out are removed);
+// validate_only checks everything and writes nothing. TOPIC resources take
+// the topic configs Strata implements; a bad name or value is
+// INVALID_CONFIG naming the config. BROKER resources ("" = cluster-wide
+// default, or this broker's id) take only the broker configs marked
+// dynamic; anything else is INVALID_REQUEST ("cannot update these configs
+// dynamically"), the code Kafka uses for every bad dynamic broker config
+// (KAFKA-13609). A resource named twice, a key named twice and a null
+// value are INVALID_REQUEST, as in Kafka.
+//
+// Differences from Kafka: unknown broker config names are refused rather
+// than stored as custom configs, since nothing would read them.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/strata-io/strata/internal/config"
+)
+
+func init() {
+	register(API{Key: 33, MinVersion: 0, MaxVersion: 2, Handle: alterConfigs})
+}
+
+func alterConfigs(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
+	r := req.Body.(*kmsg.AlterConfigsRequest)
+	resp := r.ResponseKind().(*kmsg.AlterConfigsResponse)
+	count := map[resourceKey]int{}
+	for _, rr := range r.Resources {
+		count[resourceKey{rr.ResourceType, rr.ResourceName}]++
+	}
+	for _, rr := range r.Resources {
+		sr := kmsg.NewAlterConfigsResponseResource()
+		sr.ResourceType = rr.ResourceType
+		sr.ResourceName = rr.ResourceName
+		var err error
+		if count[resourceKey{rr.ResourceType, rr.ResourceName}] > 1 {
+			err = errDuplicateResource
+		} else {
+			err = alterConfigsResource(env, rr, r.ValidateOnly)
+		}
+		sr.ErrorCode = errorCode(err)
+		sr.ErrorMessage = errorMessage(err)
+		resp.Resources = append(resp.Resources, sr)
+	}
+	return resp, nil
+}
+
+func alterConfigsResource(env *Env, rr kmsg.AlterConfigsRequestResource, validateOnly bool) error {
+	names := make([]string, 0, len(rr.Configs))
+	var nulls []string
+	set := make(map[string]string, len(rr.Configs))
+	for _, c := range rr.Configs {
+		names = append(names, c.Name)
+		if c.Value == nil {
+			nulls = append(nulls, c.Name)
+			continue
+		}
+		set[c.Name] = *c.Value
+	}
+	if err := configRequestChecks(names, nulls); err != nil {
+		return err
+	}
+	return alterDynamicConfigs(env, rr.ResourceType, rr.ResourceName, validateOnly,
+		func(map[string]string, config.Set) (map[string]string, error) { return set, nil })
+}

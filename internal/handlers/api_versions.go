@@ -1,0 +1,32 @@
+package handlers
+
+// ApiVersions (key 18), v0–v3. Advertises exactly the table of implemented
+// APIs. A request for a version newer than v3 is answered in v0 layout with
+// UNSUPPORTED_VERSION and the API list (KIP-511), which the server does
+// before decoding the body; see server.apiVersionsFallback.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() {
+	register(API{Key: 18, MinVersion: 0, MaxVersion: 3, Handle: apiVersions})
+}
+
+func apiVersions(_ context.Context, _ *Env, req *Request) (kmsg.Response, error) {
+	resp := req.Body.ResponseKind().(*kmsg.ApiVersionsResponse)
+	resp.ApiKeys = APIVersionList()
+	return resp, nil
+}
+
+// APIVersionList is the ApiVersions key list.
+func APIVersionList() []kmsg.ApiVersionsResponseApiKey {
+	apis := APIs()
+	out := make([]kmsg.ApiVersionsResponseApiKey, len(apis))
+	for i, a := range apis {
+		out[i] = kmsg.ApiVersionsResponseApiKey{ApiKey: a.Key, MinVersion: a.MinVersion, MaxVersion: a.MaxVersion}
+	}
+	return out
+}

@@ -1,0 +1,203 @@
+package handlers
+
+// Fetch (key 1), v4–v13. Topic ids from v13; diverging-epoch detection
+// (KIP-320) from v12 through LastFetchedEpoch. Fetch sessions (KIP-227)
+// are declined: a request to open one is answered with session id 0, which
+// tells the client to keep sending full fetches. Both isolation levels see
+// the same records, because transactions do not exist yet (LSO = HW).
+// Stored batches are returned as stored, never decoded. The first batch of
+// the response is returned even when it is larger than the byte limits
+// (KIP-74), so a consumer can always make progress.
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/strata-io/strata/internal/metadata"
+	"github.com/strata-io/strata/internal/partition"
+)
+
+func init() {
+	register(API{Key: 1, MinVersion: 4, MaxVersion: 13, Handle: fetch})
+}
+
+func fetch(ctx context.Context, env *Env, req *Request) (kmsg.Response, error) {
+	r := req.Body.(*kmsg.FetchRequest)
+	resp := r.ResponseKind().(*kmsg.FetchResponse)
+	if code := sessionCheck(r); code != 0 {
+		resp.ErrorCode = code
+		return resp, nil
+	}
+	maxBytes := r.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = 0x7fffffff // v0–v2 had no limit; a 0 means "none" too
+	}
+	// Errors (and diverging epochs) are answered at once, as Kafka does:
+	// waiting would not change them.
+	total, urgent := fetchOnce(env, req.Version, r, resp, maxBytes)
+	if urgent || total >= int(r.MinBytes) || r.MaxWaitMillis <= 0 {
+		return resp, nil
+	}
+	// Long poll: watch every partition with one channel, and read again
+	// whenever one grows, until min bytes or the max wait.
+	woke := make(chan struct{}, 1)
+	parts := watchPartitions(env, req.Version, r, woke)
+	defer func() {
+		for _, p := range parts {
+			p.Unwatch(woke)
+		}
+	}()
+	timer := time.NewTimer(time.Duration(r.MaxWaitMillis) * time.Millisecond)
+	defer timer.Stop()
+	// NB: a write between the first read and Watch would be missed
+	// without this second read.
+	for {
+		if total, urgent = fetchOnce(env, req.Version, r, resp, maxBytes); urgent || total >= int(r.MinBytes) {
+			return resp, nil
+		}
+		select {
+		case <-woke:
+		case <-timer.C:
+			return resp, nil
+		case <-ctx.Done():
+			return resp, nil
+		}
+	}
+}
+
+// watchPartitions registers woke with every requested partition that
+// exists and returns them.
+func watchPartitions(env *Env, version int16, r *kmsg.FetchRequest, woke chan<- struct{}) []*partition.Partition {
+	img := env.Meta.Image()
+	var out []*partition.Partition
+	for _, rt := range r.Topics {
+		name := rt.Topic
+		if version >= 13 {
+			t := img.TopicByID(metadata.UUID(rt.TopicID))
+			if t == nil {
+				continue
+			}
+			name = t.Name
+		}
+		for _, rp := range rt.Partitions {
+			if p := env.Parts.Get(name, rp.Partition); p != nil {
+				p.Watch(woke)
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// sessionCheck answers the fetch-session fields: full fetches (epoch -1)
+// and requests to open a session (id 0, epoch 0) proceed sessionless; an
+// incremental fetch on a session we never opened is refused.
+func sessionCheck(r *kmsg.FetchRequest) int16 {
+	switch {
+	case r.SessionEpoch == -1, r.SessionID == 0 && r.SessionEpoch == 0:
+		return 0
+	case r.SessionID != 0:
+		return kerr.FetchSessionIDNotFound.Code
+	default:
+		return kerr.InvalidFetchSessionEpoch.Code
+	}
+}
+
+// fetchOnce fills resp's topics from scratch and returns the bytes
+// gathered and whether any partition has an error or a diverging epoch.
+func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *kmsg.FetchResponse, maxBytes int32) (total int, urgent bool) {
+	img := env.Meta.Image()
+	resp.Topics = resp.Topics[:0]
+	for _, rt := range r.Topics {
+		st := kmsg.NewFetchResponseTopic()
+		st.Topic = rt.Topic
+		st.TopicID = rt.TopicID
+		name := rt.Topic
+		topicErr := int16(0)
+		if version >= 13 {
+			if t := img.TopicByID(metadata.UUID(rt.TopicID)); t != nil {
+				name = t.Name
+			} else {
+				topicErr = kerr.UnknownTopicID.Code
+			}
+		} else if img.Topic(name) == nil {
+			topicErr = kerr.UnknownTopicOrPartition.Code
+		}
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewFetchResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			// NB: an empty record set, never a null one: librdkafka
+			// rejects a null (size -1) set as a protocol error.
+			sp.RecordBatches = []byte{}
+			if topicErr != 0 {
+				sp.ErrorCode = topicErr
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			p := env.Parts.Get(name, rp.Partition)
+			if p == nil {
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			limit := rp.PartitionMaxBytes
+			if left := maxBytes - int32(total); left < limit {
+				limit = left
+			}
+			n, diverged := fetchPartition(env, p, rp, limit, total == 0, &sp)
+			total += n
+			urgent = urgent || diverged || sp.ErrorCode != 0
+			st.Partitions = append(st.Partitions, sp)
+		}
+		for i := range st.Partitions {
+			urgent = urgent || st.Partitions[i].ErrorCode != 0
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return total, urgent
+}
+
+// fetchPartition reads one partition into sp and returns the bytes read
+// and whether the client's log diverged from ours.
+func fetchPartition(env *Env, p *partition.Partition, rp kmsg.FetchRequestTopicPartition, limit int32, first bool, sp *kmsg.FetchResponseTopicPartition) (int, bool) {
+	if err := p.CheckLeaderEpoch(rp.CurrentLeaderEpoch); err != nil {
+		sp.ErrorCode = errorCode(err)
+		return 0, false
+	}
+	if rp.LastFetchedEpoch >= 0 {
+		epoch, end := p.Log().EndOffsetForEpoch(rp.LastFetchedEpoch)
+		if epoch < rp.LastFetchedEpoch || end < rp.FetchOffset {
+			// The consumer's log diverged from ours: tell it where
+			// its epoch really ends so it can truncate (KIP-320).
+			sp.DivergingEpoch.Epoch = epoch
+			sp.DivergingEpoch.EndOffset = end
+			sp.HighWatermark = p.HighWatermark()
+			sp.LastStableOffset = sp.HighWatermark
+			sp.LogStartOffset = p.LogStartOffset()
+			return 0, true
+		}
+	}
+	res, err := p.Read(rp.FetchOffset, max(limit, 0), first)
+	sp.HighWatermark = res.HighWatermark
+	sp.LastStableOffset = res.HighWatermark
+	sp.LogStartOffset = res.LogStartOffset
+	if err != nil {
+		sp.ErrorCode = errorCode(err)
+		return 0, false
+	}
+	if res.Data.Size == 0 {
+		return 0, false
+	}
+	buf, err := res.Data.AppendTo(make([]byte, 0, res.Data.Size))
+	if err != nil {
+		env.Logger.Error("reading log", "topic", p.Topic, "partition", p.Index, "err", err)
+		sp.ErrorCode = kerr.KafkaStorageError.Code
+		return 0, false
+	}
+	sp.RecordBatches = buf
+	return len(buf), false
+}

@@ -1,0 +1,76 @@
+// Package handlers answers Kafka requests: one file per API, each thin —
+// decode (already done by kmsg), check, call into the layer below, encode.
+// Handlers hold no state; everything they need comes through an Env.
+//
+// A per-partition or per-resource failure becomes a Kafka error code in the
+// response. A Go error returned from a handler means the request could not
+// be answered at all; the server then closes that connection.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/strata-io/strata/internal/config"
+	"github.com/strata-io/strata/internal/metadata"
+	"github.com/strata-io/strata/internal/partition"
+	"github.com/strata-io/strata/internal/storage"
+)
+
+// Env is what the handlers may use of the broker.
+type Env struct {
+	NodeID int32
+	Logger *slog.Logger
+	Meta   *metadata.Store
+	Parts  *partition.Set
+	Logs   *storage.Manager
+	// ProducerIDs hands out producer ids for InitProducerId.
+	ProducerIDs interface{ Next() (int64, error) }
+	// Config returns the broker's effective configuration (static values
+	// with the dynamic ones from the metadata image laid over them).
+	Config func() config.Broker
+}
+
+// Request is one decoded request with its header.
+type Request struct {
+	Key           int16
+	Version       int16
+	CorrelationID int32
+	ClientID      string
+	Body          kmsg.Request
+}
+
+// Func answers one request. The response's version is set by the caller.
+type Func func(ctx context.Context, env *Env, req *Request) (kmsg.Response, error)
+
+// API is one implemented Kafka API: the versions served and the handler.
+type API struct {
+	Key        int16
+	MinVersion int16
+	MaxVersion int16
+	Handle     Func
+}
+
+// table lists every implemented API. ApiVersions advertises exactly this.
+var table = map[int16]API{}
+
+func register(a API) { table[a.Key] = a }
+
+// Lookup returns the API for key, if implemented.
+func Lookup(key int16) (API, bool) {
+	a, ok := table[key]
+	return a, ok
+}
+
+// APIs lists the implemented APIs sorted by key.
+func APIs() []API {
+	out := make([]API, 0, len(table))
+	for _, a := range table {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}

@@ -1,0 +1,95 @@
+package handlers
+
+// Produce (key 0), v3–v10: record batch magic v2 only. The client chooses
+// the partition; the broker validates each batch (CRC, size, producer
+// sequence), stamps offsets and the leader epoch, and stores the bytes as
+// sent. acks=0 gets no response at all (the server drops it). The KIP-951
+// leader hints of v10 are only sent with NOT_LEADER errors, which a single
+// node never returns. Transactions are not implemented yet: transactional
+// batches get INVALID_TXN_STATE.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/strata-io/strata/internal/record"
+)
+
+func init() {
+	register(API{Key: 0, MinVersion: 3, MaxVersion: 10, Handle: produce})
+}
+
+var errTransactional = errors.New("transactions are not supported yet")
+
+func produce(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
+	r := req.Body.(*kmsg.ProduceRequest)
+	resp := r.ResponseKind().(*kmsg.ProduceResponse)
+	img := env.Meta.Image()
+	for _, rt := range r.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic = rt.Topic
+		known := img.Topic(rt.Topic) != nil
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			err := produceCheck(r, rp.Records)
+			if err == nil {
+				p := env.Parts.Get(rt.Topic, rp.Partition)
+				if !known || p == nil {
+					sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+					st.Partitions = append(st.Partitions, sp)
+					continue
+				}
+				res, aerr := p.Append(rp.Records, r.Acks)
+				err = aerr
+				if err == nil {
+					sp.BaseOffset = res.BaseOffset
+					sp.LogAppendTime = res.LogAppendTime
+					sp.LogStartOffset = res.LogStartOffset
+				}
+			}
+			if err != nil {
+				sp.ErrorCode = errorCode(err)
+				if errors.Is(err, errTransactional) {
+					sp.ErrorCode = kerr.InvalidTxnState.Code
+				}
+				sp.ErrorMessage = errorMessage(err)
+				sp.BaseOffset = -1
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if r.Acks == 0 {
+		return nil, nil
+	}
+	return resp, nil
+}
+
+// produceCheck rejects what the partition must never see: an empty
+// partition entry and transactional batches.
+func produceCheck(r *kmsg.ProduceRequest, records []byte) error {
+	if len(records) == 0 {
+		return fmt.Errorf("%w: no record batches", record.ErrCorrupt)
+	}
+	if r.TransactionID != nil {
+		return errTransactional
+	}
+	it := record.NewBatches(records)
+	for {
+		h, _, ok := it.Next()
+		if !ok {
+			break
+		}
+		if h.IsTransactional() {
+			return errTransactional
+		}
+	}
+	// Malformed batches are left to the log's validation, which names
+	// the problem.
+	return nil
+}

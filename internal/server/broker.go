@@ -1,0 +1,224 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/strata-io/strata/internal/config"
+	"github.com/strata-io/strata/internal/handlers"
+	"github.com/strata-io/strata/internal/metadata"
+	"github.com/strata-io/strata/internal/partition"
+	"github.com/strata-io/strata/internal/storage"
+	"github.com/strata-io/strata/internal/txn"
+)
+
+// Options are the parts of a broker that are not Kafka configs.
+type Options struct {
+	// Logger receives the broker's structured logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Broker is one running Strata broker.
+type Broker struct {
+	static config.Broker
+	log    *slog.Logger
+	nodeID int32
+	ln     net.Listener
+	meta   *metadata.Store
+	logs   *storage.Manager
+	parts  *partition.Set
+	env    *handlers.Env
+	// cfg is the effective broker config: static values with the dynamic
+	// ones from the metadata image laid over them. Replaced on every
+	// metadata change.
+	cfg atomic.Pointer[config.Broker]
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	connsMu sync.Mutex
+	conns   map[net.Conn]struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Data directory entries that are not partition logs.
+const (
+	metadataDirName = "_metadata"
+	producerIDsName = "producer-ids"
+	producerIDBlock = 1000
+	checkpointEvery = 5 * time.Second
+)
+
+// New opens the broker's data directory, recovers its logs, and starts
+// serving on the configured listener. It returns once the broker accepts
+// connections; Close stops it.
+func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Broker{static: cfg, log: logger, nodeID: cfg.NodeID(), parts: partition.NewSet(), conns: map[net.Conn]struct{}{}}
+	b.cfg.Store(&cfg)
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			b.cancel()
+			b.closeResources()
+		}
+	}()
+
+	dir := cfg.DataDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if b.meta, err = metadata.Open(filepath.Join(dir, metadataDirName)); err != nil {
+		return nil, fmt.Errorf("opening metadata: %w", err)
+	}
+	b.logs, err = storage.OpenManager(dir, storage.ManagerOptions{
+		Logger:                 logger,
+		RetentionCheckInterval: time.Duration(cfg.Int("log.retention.check.interval.ms")) * time.Millisecond,
+		CheckpointInterval:     time.Duration(cfg.Int("replica.high.watermark.checkpoint.interval.ms")) * time.Millisecond,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening logs: %w", err)
+	}
+	pids, err := txn.OpenProducerIDs(filepath.Join(dir, producerIDsName), producerIDBlock)
+	if err != nil {
+		return nil, fmt.Errorf("opening producer ids: %w", err)
+	}
+
+	if b.ln, err = net.Listen("tcp", cfg.ListenAddr()); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	advertised := cfg.AdvertisedAddr()
+	if !cfg.IsSet("advertised.listeners") {
+		// Listening on port 0 or a wildcard: tell clients the real address.
+		advertised = advertisedFor(b.ln.Addr().(*net.TCPAddr), cfg.ListenAddr())
+	}
+	b.env = &handlers.Env{
+		NodeID:      b.nodeID,
+		Logger:      logger,
+		Meta:        b.meta,
+		Parts:       b.parts,
+		Logs:        b.logs,
+		ProducerIDs: pids,
+		Config:      b.Config,
+	}
+
+	b.meta.Subscribe(b.apply)
+	b.apply(b.meta.Image()) // open the logs the metadata knows
+	b.removeStrayLogs()
+	if err := b.register(advertised, cfg.Str("broker.rack")); err != nil {
+		return nil, err
+	}
+
+	b.wg.Add(1)
+	go b.acceptLoop()
+	logger.Info("strata broker ready", "addr", advertised, "listen", b.ln.Addr().String(), "node_id", b.nodeID, "data_dir", dir, "cluster_id", b.meta.Image().ClusterID)
+	return b, nil
+}
+
+// advertisedFor turns the bound address into one a client can dial: a
+// wildcard host becomes 127.0.0.1 unless the listen address named a host.
+func advertisedFor(bound *net.TCPAddr, listen string) string {
+	host, _, _ := net.SplitHostPort(listen)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, fmt.Sprint(bound.Port))
+}
+
+// register writes the cluster id (first start) and this broker's address.
+func (b *Broker) register(advertised, rack string) error {
+	host, port, err := handlers.SplitHostPort(advertised)
+	if err != nil {
+		return fmt.Errorf("advertised address %q: %w", advertised, err)
+	}
+	me := metadata.Broker{NodeID: b.nodeID, Host: host, Port: port, Rack: rack}
+	return b.meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
+		var recs []metadata.Record
+		if img.ClusterID == "" {
+			recs = append(recs, metadata.Record{Type: metadata.TypeCluster, ClusterID: metadata.NewUUID().String()})
+		}
+		if cur, ok := img.Brokers[b.nodeID]; !ok || cur != me {
+			recs = append(recs, metadata.Record{Type: metadata.TypeRegisterBroker, Broker: &me})
+		}
+		return recs, nil
+	})
+}
+
+// Addr is the address the broker listens on.
+func (b *Broker) Addr() net.Addr { return b.ln.Addr() }
+
+// Config returns the effective broker configuration.
+func (b *Broker) Config() config.Broker { return *b.cfg.Load() }
+
+func (b *Broker) acceptLoop() {
+	defer b.wg.Done()
+	for {
+		nc, err := b.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			b.log.Warn("accept", "err", err)
+			time.Sleep(10 * time.Millisecond) // e.g. EMFILE: don't spin
+			continue
+		}
+		if tc, ok := nc.(*net.TCPConn); ok {
+			_ = tc.SetNoDelay(true)
+		}
+		b.connsMu.Lock()
+		b.conns[nc] = struct{}{}
+		b.connsMu.Unlock()
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			b.serveConn(b.ctx, nc)
+			b.connsMu.Lock()
+			delete(b.conns, nc)
+			b.connsMu.Unlock()
+		}()
+	}
+}
+
+// Close stops accepting, closes every connection, waits for the handlers
+// to return, and shuts the logs down cleanly (checkpoints and the
+// clean-shutdown marker), so the next start needs no recovery.
+func (b *Broker) Close() error {
+	b.closeOnce.Do(func() {
+		b.cancel()
+		_ = b.ln.Close()
+		b.connsMu.Lock()
+		for nc := range b.conns {
+			_ = nc.Close()
+		}
+		b.connsMu.Unlock()
+		b.wg.Wait()
+		b.closeErr = b.closeResources()
+		b.log.Info("strata broker stopped")
+	})
+	return b.closeErr
+}
+
+func (b *Broker) closeResources() error {
+	var errs []error
+	if b.logs != nil {
+		errs = append(errs, b.logs.Close())
+	}
+	if b.meta != nil {
+		errs = append(errs, b.meta.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,105 @@
+package server
+
+import (
+	"strconv"
+
+	"github.com/strata-io/strata/internal/config"
+	"github.com/strata-io/strata/internal/metadata"
+	"github.com/strata-io/strata/internal/partition"
+	"github.com/strata-io/strata/internal/storage"
+)
+
+// apply brings the broker in line with a new metadata image: the effective
+// broker config, and one open replica per partition this node holds.
+// It runs with the metadata store's write lock held, so a CreateTopics
+// response is only sent once the partitions can take writes.
+func (b *Broker) apply(img *metadata.Image) {
+	eff := b.static
+	for _, res := range []string{"", strconv.Itoa(int(b.nodeID))} {
+		if dyn := img.BrokerConfigs[res]; len(dyn) > 0 {
+			if next, err := eff.With(dyn); err == nil {
+				eff = next
+			} else {
+				b.log.Error("ignoring invalid dynamic broker config", "resource", res, "err", err)
+			}
+		}
+	}
+	b.cfg.Store(&eff)
+
+	want := map[partition.Key]bool{}
+	for _, t := range img.Topics {
+		tc := eff.Topic(t.Configs)
+		scfg := storageConfig(tc)
+		settings := partition.Settings{MinInsyncReplicas: int(tc.Int(config.MinInsyncReplicas))}
+		for i, pm := range t.Partitions {
+			if !contains(pm.Replicas, b.nodeID) {
+				continue
+			}
+			key := partition.Key{Topic: t.Name, Index: int32(i)}
+			want[key] = true
+			st := partition.State{Leader: pm.Leader, LeaderEpoch: pm.LeaderEpoch, Replicas: pm.Replicas, ISR: pm.ISR}
+			if p := b.parts.Get(key.Topic, key.Index); p != nil {
+				p.Log().UpdateConfig(scfg)
+				p.SetSettings(settings)
+				p.SetState(st)
+				continue
+			}
+			lg, err := b.logs.Open(storage.TopicPartition{Topic: key.Topic, Partition: key.Index}, scfg)
+			if err != nil {
+				b.log.Error("opening partition log", "topic", key.Topic, "partition", key.Index, "err", err)
+				continue
+			}
+			b.parts.Put(partition.New(key.Topic, key.Index, b.nodeID, lg, st, settings))
+		}
+	}
+	for _, key := range b.parts.Keys() {
+		if want[key] {
+			continue
+		}
+		b.parts.Remove(key)
+		if err := b.logs.Delete(storage.TopicPartition{Topic: key.Topic, Partition: key.Index}); err != nil {
+			b.log.Error("deleting partition log", "topic", key.Topic, "partition", key.Index, "err", err)
+		}
+	}
+}
+
+// removeStrayLogs deletes partition directories that the metadata does
+// not know, e.g. left by a crash between a topic's deletion and the
+// removal of its files.
+func (b *Broker) removeStrayLogs() {
+	for _, tp := range b.logs.Partitions() {
+		if b.parts.Get(tp.Topic, tp.Partition) != nil {
+			continue
+		}
+		b.log.Info("removing log of a partition that no longer exists", "topic", tp.Topic, "partition", tp.Partition)
+		if err := b.logs.Delete(tp); err != nil {
+			b.log.Error("removing stray log", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+		}
+	}
+}
+
+// storageConfig maps a topic's effective configs to the log's settings.
+func storageConfig(tc config.TopicConfig) storage.Config {
+	return storage.Config{
+		SegmentBytes:       tc.Int(config.SegmentBytes),
+		SegmentMs:          tc.Int(config.SegmentMs),
+		SegmentIndexBytes:  tc.Int(config.SegmentIndexBytes),
+		IndexIntervalBytes: tc.Int(config.IndexIntervalBytes),
+		RetentionMs:        tc.Int(config.RetentionMs),
+		RetentionBytes:     tc.Int(config.RetentionBytes),
+		FlushMessages:      tc.Int(config.FlushMessages),
+		FlushMs:            tc.Int(config.FlushMs),
+		MaxMessageBytes:    tc.Int(config.MaxMessageBytes),
+		LogAppendTime:      tc.Get(config.MessageTimestampTyp) == "LogAppendTime",
+		FileDeleteDelayMs:  tc.Int(config.FileDeleteDelayMs),
+	}
+}
+
+func contains(s []int32, v int32) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
