@@ -8,6 +8,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -479,5 +481,65 @@ func TestIntegrationProduceErrors(t *testing.T) {
 	}
 	if out := c.must("", "consume", "--topic", topic, "--offset", "1", "--partition", "0", "--timeout-ms", "500"); out != "" {
 		t.Errorf("records after the bad line were produced: %q", out)
+	}
+}
+
+// firstWrite is an output that reports its first write.
+type firstWrite struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{}
+}
+
+func (w *firstWrite) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf.Len() == 0 {
+		close(w.written)
+	}
+	return w.buf.Write(p)
+}
+
+// TestIntegrationConsumeInterrupt checks that canceling the command's
+// context (what Ctrl-C does in main) ends an open-ended consume cleanly,
+// with what it printed flushed.
+func TestIntegrationConsumeInterrupt(t *testing.T) {
+	c := cli{t, testBroker(t, nil)}
+	topic := uniqueTopic(t)
+	c.must("", "topic", "create", topic, "--partitions", "1", "--replication-factor", "1")
+	c.must("one\n", "produce", "--topic", topic)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	root := newRootCmd()
+	out := &firstWrite{written: make(chan struct{})}
+	var errOut bytes.Buffer
+	root.SetArgs([]string{"consume", "--topic", topic, "--from-beginning", "--bootstrap-server", c.addr})
+	root.SetOut(out)
+	root.SetErr(&errOut)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+
+	select {
+	case <-out.written:
+	case err := <-done:
+		t.Fatalf("consume ended before printing: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("consume printed nothing within 30s")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("interrupted consume: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("consume did not stop within 30s of cancel")
+	}
+	if got := out.buf.String(); got != "one\n" {
+		t.Errorf("printed %q", got)
+	}
+	if got := errOut.String(); got != "Processed a total of 1 messages\n" {
+		t.Errorf("stderr %q", got)
 	}
 }
