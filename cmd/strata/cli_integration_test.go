@@ -117,7 +117,7 @@ func TestIntegrationTopicLifecycle(t *testing.T) {
 	topic := uniqueTopic(t)
 
 	if out := c.must("", "topic", "create", topic, "--partitions", "3", "--replication-factor", "1",
-		"--config", "retention.ms=3600000", "--config", "cleanup.policy=compact,delete"); out != "Created topic "+topic+".\n" {
+		"--config", "retention.ms=3600000", "--config", "max.message.bytes=2000000"); out != "Created topic "+topic+".\n" {
 		t.Errorf("create printed %q", out)
 	}
 	c.mustFail(fmt.Sprintf("topic %q already exists", topic), "topic", "create", topic, "--partitions", "3")
@@ -156,7 +156,7 @@ func TestIntegrationTopicLifecycle(t *testing.T) {
 			return fmt.Errorf("ReplicationFactor = %q", got)
 		}
 		cfgs := field(head, "Configs")
-		for _, want := range []string{"retention.ms=3600000", "cleanup.policy=compact,delete"} {
+		for _, want := range []string{"retention.ms=3600000", "max.message.bytes=2000000"} {
 			if !strings.Contains(cfgs, want) {
 				return fmt.Errorf("Configs = %q, want %s in it", cfgs, want)
 			}
@@ -196,7 +196,7 @@ func TestIntegrationTopicLifecycle(t *testing.T) {
 	})
 
 	if out := c.must("", "topic", "alter-config", topic, "--config", "retention.ms=60000",
-		"--config", "max.message.bytes=2000000", "--delete-config", "cleanup.policy"); out != "Updated config of topic "+topic+".\n" {
+		"--config", "segment.bytes=1048576", "--delete-config", "max.message.bytes"); out != "Updated config of topic "+topic+".\n" {
 		t.Errorf("alter-config printed %q", out)
 	}
 	eventually(t, "describe after alter-config", func() error {
@@ -205,8 +205,8 @@ func TestIntegrationTopicLifecycle(t *testing.T) {
 			return err
 		}
 		cfgs := field(head, "Configs")
-		if !strings.Contains(cfgs, "retention.ms=60000") || !strings.Contains(cfgs, "max.message.bytes=2000000") ||
-			strings.Contains(cfgs, "compact") {
+		if !strings.Contains(cfgs, "retention.ms=60000") || !strings.Contains(cfgs, "segment.bytes=1048576") ||
+			strings.Contains(cfgs, "max.message.bytes=2000000") {
 			return fmt.Errorf("Configs = %q", cfgs)
 		}
 		return nil
@@ -541,5 +541,23 @@ func TestIntegrationConsumeInterrupt(t *testing.T) {
 	}
 	if got := errOut.String(); got != "Processed a total of 1 messages\n" {
 		t.Errorf("stderr %q", got)
+	}
+}
+
+func TestIntegrationLogAppendTime(t *testing.T) {
+	c := cli{t, testBroker(t, nil)}
+	topic := uniqueTopic(t)
+	c.must("", "topic", "create", topic, "--partitions", "1", "--replication-factor", "1",
+		"--config", "message.timestamp.type=LogAppendTime")
+	before := time.Now().UnixMilli()
+	c.must("v\n", "produce", "--topic", topic)
+	after := time.Now().UnixMilli()
+	r := c.consumeJSON(topic, 1, "--from-beginning")[0]
+	if r.TimestampType != "LogAppendTime" || r.Timestamp < before || r.Timestamp > after {
+		t.Errorf("timestamp %d (%s), want LogAppendTime in [%d, %d]", r.Timestamp, r.TimestampType, before, after)
+	}
+	text := c.must("", "consume", "--topic", topic, "--from-beginning", "--max-messages", "1", "--print-timestamp")
+	if want := fmt.Sprintf("LogAppendTime:%d\tv\n", r.Timestamp); text != want {
+		t.Errorf("text %q, want %q", text, want)
 	}
 }
