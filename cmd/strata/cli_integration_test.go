@@ -8,6 +8,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,7 +117,7 @@ func TestIntegrationTopicLifecycle(t *testing.T) {
 	topic := uniqueTopic(t)
 
 	if out := c.must("", "topic", "create", topic, "--partitions", "3", "--replication-factor", "1",
-		"--config", "retention.ms=3600000", "--config", "cleanup.policy=compact,delete"); out != "Created topic "+topic+".\n" {
+		"--config", "retention.ms=3600000", "--config", "max.message.bytes=2000000"); out != "Created topic "+topic+".\n" {
 		t.Errorf("create printed %q", out)
 	}
 	c.mustFail(fmt.Sprintf("topic %q already exists", topic), "topic", "create", topic, "--partitions", "3")
@@ -154,7 +156,7 @@ func TestIntegrationTopicLifecycle(t *testing.T) {
 			return fmt.Errorf("ReplicationFactor = %q", got)
 		}
 		cfgs := field(head, "Configs")
-		for _, want := range []string{"retention.ms=3600000", "cleanup.policy=compact,delete"} {
+		for _, want := range []string{"retention.ms=3600000", "max.message.bytes=2000000"} {
 			if !strings.Contains(cfgs, want) {
 				return fmt.Errorf("Configs = %q, want %s in it", cfgs, want)
 			}
@@ -194,7 +196,7 @@ func TestIntegrationTopicLifecycle(t *testing.T) {
 	})
 
 	if out := c.must("", "topic", "alter-config", topic, "--config", "retention.ms=60000",
-		"--config", "max.message.bytes=2000000", "--delete-config", "cleanup.policy"); out != "Updated config of topic "+topic+".\n" {
+		"--config", "segment.bytes=1048576", "--delete-config", "max.message.bytes"); out != "Updated config of topic "+topic+".\n" {
 		t.Errorf("alter-config printed %q", out)
 	}
 	eventually(t, "describe after alter-config", func() error {
@@ -203,8 +205,8 @@ func TestIntegrationTopicLifecycle(t *testing.T) {
 			return err
 		}
 		cfgs := field(head, "Configs")
-		if !strings.Contains(cfgs, "retention.ms=60000") || !strings.Contains(cfgs, "max.message.bytes=2000000") ||
-			strings.Contains(cfgs, "compact") {
+		if !strings.Contains(cfgs, "retention.ms=60000") || !strings.Contains(cfgs, "segment.bytes=1048576") ||
+			strings.Contains(cfgs, "max.message.bytes=2000000") {
 			return fmt.Errorf("Configs = %q", cfgs)
 		}
 		return nil
@@ -479,5 +481,83 @@ func TestIntegrationProduceErrors(t *testing.T) {
 	}
 	if out := c.must("", "consume", "--topic", topic, "--offset", "1", "--partition", "0", "--timeout-ms", "500"); out != "" {
 		t.Errorf("records after the bad line were produced: %q", out)
+	}
+}
+
+// firstWrite is an output that reports its first write.
+type firstWrite struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{}
+}
+
+func (w *firstWrite) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf.Len() == 0 {
+		close(w.written)
+	}
+	return w.buf.Write(p)
+}
+
+// TestIntegrationConsumeInterrupt checks that canceling the command's
+// context (what Ctrl-C does in main) ends an open-ended consume cleanly,
+// with what it printed flushed.
+func TestIntegrationConsumeInterrupt(t *testing.T) {
+	c := cli{t, testBroker(t, nil)}
+	topic := uniqueTopic(t)
+	c.must("", "topic", "create", topic, "--partitions", "1", "--replication-factor", "1")
+	c.must("one\n", "produce", "--topic", topic)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	root := newRootCmd()
+	out := &firstWrite{written: make(chan struct{})}
+	var errOut bytes.Buffer
+	root.SetArgs([]string{"consume", "--topic", topic, "--from-beginning", "--bootstrap-server", c.addr})
+	root.SetOut(out)
+	root.SetErr(&errOut)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+
+	select {
+	case <-out.written:
+	case err := <-done:
+		t.Fatalf("consume ended before printing: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("consume printed nothing within 30s")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("interrupted consume: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("consume did not stop within 30s of cancel")
+	}
+	if got := out.buf.String(); got != "one\n" {
+		t.Errorf("printed %q", got)
+	}
+	if got := errOut.String(); got != "Processed a total of 1 messages\n" {
+		t.Errorf("stderr %q", got)
+	}
+}
+
+func TestIntegrationLogAppendTime(t *testing.T) {
+	c := cli{t, testBroker(t, nil)}
+	topic := uniqueTopic(t)
+	c.must("", "topic", "create", topic, "--partitions", "1", "--replication-factor", "1",
+		"--config", "message.timestamp.type=LogAppendTime")
+	before := time.Now().UnixMilli()
+	c.must("v\n", "produce", "--topic", topic)
+	after := time.Now().UnixMilli()
+	r := c.consumeJSON(topic, 1, "--from-beginning")[0]
+	if r.TimestampType != "LogAppendTime" || r.Timestamp < before || r.Timestamp > after {
+		t.Errorf("timestamp %d (%s), want LogAppendTime in [%d, %d]", r.Timestamp, r.TimestampType, before, after)
+	}
+	text := c.must("", "consume", "--topic", topic, "--from-beginning", "--max-messages", "1", "--print-timestamp")
+	if want := fmt.Sprintf("LogAppendTime:%d\tv\n", r.Timestamp); text != want {
+		t.Errorf("text %q, want %q", text, want)
 	}
 }

@@ -265,7 +265,7 @@ func runConsume(ctx context.Context, cf *clientFlags, o *consumeOptions, out, er
 	// rebalance delay); that wait is not "no record available", so
 	// --timeout-ms gets --request-timeout of grace until the first
 	// assignment.
-	count, err := consumeLoop(ctx, cl, o, out, joined, cf.timeout)
+	count, err := consumeLoop(ctx, cl, o, out, errOut, joined, cf.timeout)
 	if o.group != "" {
 		// The final commit must happen even after Ctrl-C.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cf.timeout)
@@ -281,7 +281,7 @@ func runConsume(ctx context.Context, cf *clientFlags, o *consumeOptions, out, er
 // consumeLoop prints records until --max-messages, --timeout-ms idle time,
 // or ctx ends, and returns how many it printed. Output is flushed after
 // every poll so a live tail shows records as they arrive.
-func consumeLoop(ctx context.Context, cl *kgo.Client, o *consumeOptions, out io.Writer, joined <-chan struct{}, joinGrace time.Duration) (int, error) {
+func consumeLoop(ctx context.Context, cl *kgo.Client, o *consumeOptions, out, errOut io.Writer, joined <-chan struct{}, joinGrace time.Duration) (int, error) {
 	w := bufio.NewWriter(out)
 	defer w.Flush()
 	enc := newJSONEncoder(w)
@@ -330,8 +330,13 @@ func consumeLoop(ctx context.Context, cl *kgo.Client, o *consumeOptions, out io.
 		}
 		var fetchErr error
 		fetches.EachError(func(topic string, p int32, err error) {
+			var loss *kgo.ErrDataLoss
 			switch {
 			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+			case errors.As(err, &loss):
+				// The client has already moved on; say so and go on,
+				// as kafka-console-consumer does after a reset.
+				fmt.Fprintf(errOut, "warning: %v\n", err)
 			case fetchErr == nil:
 				fetchErr = fmt.Errorf("topic %q partition %d: %w", topic, p, err)
 			}

@@ -214,8 +214,8 @@ the same partition a Java client picks; records without a key are spread
 in sticky batches. Nothing is printed on success; if any record fails the
 command says why and exits 1.`,
 		Example: `  printf 'user1\tlogin\nuser2\tlogout\n' | strata produce --topic events --key-separator '\t'
-  echo 'trace=abc,src=web|k1|v1' | strata produce --topic t --parse-headers \
-      --headers-delimiter '|' --headers-key-separator '=' --key-separator '|'`,
+  echo 'trace=abc,src=web;k1|v1' | strata produce --topic t --parse-headers \
+      --headers-delimiter ';' --headers-key-separator '=' --key-separator '|'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fs := cmd.Flags()

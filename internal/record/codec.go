@@ -105,8 +105,11 @@ func readAllBounded(dst []byte, r io.Reader, limit, hint int, codec string) ([]b
 		}
 		n, err := r.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]
-		if n == 0 && err == nil {
-			// A reader that never makes progress must not spin forever.
+		switch {
+		case n > 0:
+			empty = 0
+		case err == nil:
+			// A reader that stops making progress must not spin forever.
 			if empty++; empty == 100 {
 				err = io.ErrNoProgress
 			}

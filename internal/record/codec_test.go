@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -305,5 +306,40 @@ func TestDecompressBombs(t *testing.T) {
 				t.Fatalf("allocated %d bytes for a %d byte limit", alloc, limit)
 			}
 		})
+	}
+}
+
+// stuckReader never makes progress.
+type stuckReader struct{}
+
+func (stuckReader) Read([]byte) (int, error) { return 0, nil }
+
+// oneByteReader yields one byte per call, with empty reads between.
+type oneByteReader struct {
+	data []byte
+	odd  bool
+}
+
+func (r *oneByteReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	if r.odd = !r.odd; r.odd {
+		return 0, nil
+	}
+	p[0] = r.data[0]
+	r.data = r.data[1:]
+	return 1, nil
+}
+
+func TestReadAllBoundedProgress(t *testing.T) {
+	if _, err := readAllBounded(nil, stuckReader{}, 100, 0, "test"); !errors.Is(err, io.ErrNoProgress) || !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("stuck reader: %v", err)
+	}
+	// Empty reads between real ones are fine, however many in total.
+	data := randomBytes(5, 1000)
+	got, err := readAllBounded(nil, &oneByteReader{data: data}, 1000, 0, "test")
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("slow reader: %d bytes, %v", len(got), err)
 	}
 }

@@ -1,9 +1,9 @@
 package storage
 
 // The log's view of the producer state (idempotence and sequence checks).
-// The state itself, its snapshots and its rules live in producer_state.go;
-// this file is the narrow seam the append, recovery and truncation paths go
-// through.
+// The state itself, its snapshots and its rules live in producer_state.go
+// and producer_snapshot.go; this file is the narrow seam the append,
+// recovery and truncation paths go through.
 
 import "github.com/strata-io/strata/internal/record"
 
@@ -19,21 +19,32 @@ type producerTracker interface {
 	writeSnapshot(dir string, offset int64) error
 }
 
-// noProducerState accepts everything. TODO: replace with the adapter over
-// ProducerStates once producer_state.go lands.
-type noProducerState struct{}
+// producerStates adapts *ProducerStates.
+type producerStates struct{ s *ProducerStates }
 
-func (noProducerState) check(*record.Header) (int64, int64, int64, bool, error) {
-	return 0, 0, 0, false, nil
+func (p producerStates) check(h *record.Header) (int64, int64, int64, bool, error) {
+	ref, dup, err := p.s.Check(h)
+	return ref.FirstOffset, ref.LastOffset, ref.Timestamp, dup, err
 }
-func (noProducerState) record(*record.Header)             {}
-func (noProducerState) writeSnapshot(string, int64) error { return nil }
+
+func (p producerStates) record(h *record.Header) { p.s.Record(h) }
+
+func (p producerStates) writeSnapshot(dir string, offset int64) error {
+	return p.s.WriteSnapshot(dir, offset)
+}
 
 // loadProducers loads the newest snapshot at or below maxOffset; the caller
-// replays batches from snapOffset.
+// replays batches from snapOffset. On an I/O error the state is empty and
+// the whole log is replayed.
 func loadProducers(dir string, maxOffset int64) (p producerTracker, snapOffset int64, err error) {
-	return noProducerState{}, maxOffset, nil
+	s, off, err := LoadProducerSnapshot(dir, maxOffset)
+	if err != nil {
+		return producerStates{NewProducerStates()}, 0, err
+	}
+	return producerStates{s}, off, nil
 }
 
 // deleteProducerSnapshotsAbove removes snapshots of offsets past offset.
-func deleteProducerSnapshotsAbove(dir string, offset int64) error { return nil }
+func deleteProducerSnapshotsAbove(dir string, offset int64) error {
+	return DeleteProducerSnapshotsAbove(dir, offset)
+}
