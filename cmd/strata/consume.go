@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // startKind says where consuming starts.
@@ -227,6 +229,11 @@ func runConsume(ctx context.Context, cf *clientFlags, o *consumeOptions, out, er
 	if err := checkTopic(ctx, cf, o.topic, o.partition, true); err != nil {
 		return err
 	}
+	if o.group != "" {
+		if err := checkGroupSupport(ctx, cf); err != nil {
+			return err
+		}
+	}
 	reset := kgo.NewOffset().AtEnd()
 	if o.start.kind == startEarliest {
 		reset = kgo.NewOffset().AtStart()
@@ -276,6 +283,34 @@ func runConsume(ctx context.Context, cf *clientFlags, o *consumeOptions, out, er
 	}
 	fmt.Fprintf(errOut, "Processed a total of %d messages\n", count)
 	return err
+}
+
+// checkGroupSupport fails early, and plainly, when the cluster has no
+// consumer group APIs; otherwise franz-go would keep retrying the join.
+func checkGroupSupport(ctx context.Context, cf *clientFlags) error {
+	adm, err := cf.newAdmin()
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	cctx, cancel := cf.callCtx(ctx)
+	defer cancel()
+	vs, err := adm.ApiVersions(cctx)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		if v.Err != nil {
+			continue
+		}
+		_, coordinator := v.KeyMaxVersion(kmsg.FindCoordinator.Int16())
+		_, classic := v.KeyMaxVersion(kmsg.JoinGroup.Int16())
+		_, kip848 := v.KeyMaxVersion(kmsg.ConsumerGroupHeartbeat.Int16())
+		if coordinator && (classic || kip848) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the cluster at %s does not support consumer groups (no FindCoordinator/JoinGroup API); consume without --group", cf.bootstrap)
 }
 
 // consumeLoop prints records until --max-messages, --timeout-ms idle time,
@@ -330,14 +365,24 @@ func consumeLoop(ctx context.Context, cl *kgo.Client, o *consumeOptions, out, er
 		}
 		var fetchErr error
 		fetches.EachError(func(topic string, p int32, err error) {
-			var loss *kgo.ErrDataLoss
+			var (
+				loss    *kgo.ErrDataLoss
+				session *kgo.ErrGroupSession
+			)
 			switch {
 			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 			case errors.As(err, &loss):
 				// The client has already moved on; say so and go on,
 				// as kafka-console-consumer does after a reset.
 				fmt.Fprintf(errOut, "warning: %v\n", err)
-			case fetchErr == nil:
+			case errors.As(err, &session) && kerr.IsRetriable(err):
+				// kgo keeps rejoining; a coordinator that is still
+				// loading is normal right after a broker starts.
+				fmt.Fprintf(errOut, "warning: consumer group %q: %v (retrying)\n", o.group, err)
+			case fetchErr != nil:
+			case errors.As(err, &session):
+				fetchErr = fmt.Errorf("consumer group %q: %w", o.group, err)
+			default:
 				fetchErr = fmt.Errorf("topic %q partition %d: %w", topic, p, err)
 			}
 		})

@@ -70,14 +70,14 @@ func TestFranzTopicConfigs(t *testing.T) {
 
 	// Legacy AlterConfigs replaces every dynamic config of the resource, so
 	// max.message.bytes falls back to its default.
-	rs, err := adm.AlterTopicConfigsState(ctx, []kadm.AlterConfig{{Name: "cleanup.policy", Value: kadm.StringPtr("compact")}}, topic)
+	rs, err := adm.AlterTopicConfigsState(ctx, []kadm.AlterConfig{{Name: "retention.bytes", Value: kadm.StringPtr("1048576")}}, topic)
 	if err == nil {
 		err = alterErr(rs)
 	}
 	if err != nil {
 		t.Fatalf("legacy alter: %v", err)
 	}
-	requireConfig(t, adm, topic, "cleanup.policy", "compact", kmsg.ConfigSourceDynamicTopicConfig)
+	requireConfig(t, adm, topic, "retention.bytes", "1048576", kmsg.ConfigSourceDynamicTopicConfig)
 	requireConfig(t, adm, topic, "max.message.bytes", "1048588", kmsg.ConfigSourceDefaultConfig)
 
 	dc, err := adm.DescribeTopicConfigs(ctx, "no-such-topic")

@@ -13,7 +13,7 @@ import (
 func TestKafkaGoAdmin(t *testing.T) {
 	t.Parallel()
 	addr := startBroker(t, nil)
-	cl := newKafkaGoClient(addr)
+	cl := newKafkaGoClient(t, addr)
 	ctx := testCtx(t)
 	const topic = "kgo-admin"
 
@@ -35,12 +35,16 @@ func TestKafkaGoAdmin(t *testing.T) {
 	if err != nil || cp.Errors[topic] != nil {
 		t.Fatalf("create partitions: %v %v", err, cp.Errors)
 	}
-	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		t.Fatalf("metadata: %v", err)
-	}
-	if len(md.Brokers) != 1 || len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) != 3 {
-		t.Fatalf("metadata: brokers %+v topics %+v; want one broker and %q with 3 partitions", md.Brokers, md.Topics, topic)
+	var md *kafka.MetadataResponse
+	waitFor(t, "kafka-go metadata to show 3 partitions", func() bool {
+		md, err = cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+		if err != nil {
+			t.Fatalf("metadata: %v", err)
+		}
+		return len(md.Topics) == 1 && len(md.Topics[0].Partitions) == 3
+	})
+	if len(md.Brokers) != 1 || md.Topics[0].Error != nil {
+		t.Fatalf("metadata: brokers %+v topics %+v; want one broker and %q without error", md.Brokers, md.Topics, topic)
 	}
 	for _, p := range md.Topics[0].Partitions {
 		if p.Leader.ID != md.Brokers[0].ID || p.Error != nil {
@@ -64,7 +68,7 @@ func TestKafkaGoAdmin(t *testing.T) {
 
 	ar, err := cl.AlterConfigs(ctx, &kafka.AlterConfigsRequest{Resources: []kafka.AlterConfigRequestResource{{
 		ResourceType: kafka.ResourceTypeTopic, ResourceName: topic,
-		Configs: []kafka.AlterConfigRequestConfig{{Name: "cleanup.policy", Value: "compact"}},
+		Configs: []kafka.AlterConfigRequestConfig{{Name: "retention.bytes", Value: "1048576"}},
 	}}})
 	if err != nil {
 		t.Fatalf("legacy alter: %v", err)
@@ -74,7 +78,7 @@ func TestKafkaGoAdmin(t *testing.T) {
 			t.Fatalf("legacy alter %+v: %v", res, err)
 		}
 	}
-	requireKafkaGoConfig(t, cl, topic, "cleanup.policy", "compact")
+	requireKafkaGoConfig(t, cl, topic, "retention.bytes", "1048576")
 	requireKafkaGoConfig(t, cl, topic, "segment.bytes", "1073741824") // replaced set: back to default
 
 	dr, err := cl.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{topic, "never-created"}})
@@ -84,13 +88,13 @@ func TestKafkaGoAdmin(t *testing.T) {
 	if dr.Errors[topic] != nil || !errors.Is(dr.Errors["never-created"], kafka.UnknownTopicOrPartition) {
 		t.Fatalf("delete topics: errors %v, want none for %q and %v for the missing one", dr.Errors, topic, kafka.UnknownTopicOrPartition)
 	}
-	md, err = cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		t.Fatalf("metadata after delete: %v", err)
-	}
-	if len(md.Topics) != 1 || !errors.Is(md.Topics[0].Error, kafka.UnknownTopicOrPartition) {
-		t.Fatalf("metadata after delete: %+v, want %v", md.Topics, kafka.UnknownTopicOrPartition)
-	}
+	waitFor(t, "kafka-go metadata to report the deleted topic unknown", func() bool {
+		md, err = cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+		if err != nil {
+			t.Fatalf("metadata after delete: %v", err)
+		}
+		return len(md.Topics) == 1 && errors.Is(md.Topics[0].Error, kafka.UnknownTopicOrPartition)
+	})
 }
 
 func requireKafkaGoConfig(t *testing.T, cl *kafka.Client, topic, key, value string) {

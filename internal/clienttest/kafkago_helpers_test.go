@@ -7,8 +7,13 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
-func newKafkaGoClient(addr string) *kafka.Client {
-	return &kafka.Client{Addr: kafka.TCP(addr), Timeout: 15 * time.Second}
+// newKafkaGoClient returns a kafka-go admin client with its own transport.
+// NB: kafka-go answers Metadata from its transport's cache, refreshed every
+// MetadataTTL (default 6s), so tests wait for metadata to show a change.
+func newKafkaGoClient(t *testing.T, addr string) *kafka.Client {
+	tr := &kafka.Transport{MetadataTTL: 50 * time.Millisecond}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &kafka.Client{Addr: kafka.TCP(addr), Timeout: 15 * time.Second, Transport: tr}
 }
 
 // consumeKafkaGo reads n messages of topic/partition from offset (a literal

@@ -64,7 +64,7 @@ func TestKafkaGoOffsetsAndDeletedRecords(t *testing.T) {
 		want = append(want, rec{0, int64(i), "", v})
 	}
 
-	cl := newKafkaGoClient(addr)
+	cl := newKafkaGoClient(t, addr)
 	resp, err := cl.ListOffsets(testCtx(t), &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
 		topic: {kafka.FirstOffsetOf(0), kafka.LastOffsetOf(0), kafka.TimeOffsetOf(0, t0.Add(2500*time.Millisecond))},
 	}})

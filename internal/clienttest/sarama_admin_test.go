@@ -58,11 +58,11 @@ func TestSaramaAdmin(t *testing.T) {
 	}
 	requireSaramaConfig(t, adm, topic, "retention.ms", "86400000", sarama.SourceTopic)
 
-	policy := "compact"
-	if err := adm.AlterConfig(sarama.TopicResource, topic, map[string]*string{"cleanup.policy": &policy}, false); err != nil {
+	bytes := "1048576"
+	if err := adm.AlterConfig(sarama.TopicResource, topic, map[string]*string{"retention.bytes": &bytes}, false); err != nil {
 		t.Fatalf("legacy alter: %v", err)
 	}
-	requireSaramaConfig(t, adm, topic, "cleanup.policy", "compact", sarama.SourceTopic)
+	requireSaramaConfig(t, adm, topic, "retention.bytes", "1048576", sarama.SourceTopic)
 	// Legacy alter replaces the whole set: retention.ms is back to default.
 	requireSaramaConfig(t, adm, topic, "retention.ms", "604800000", sarama.SourceDefault)
 
