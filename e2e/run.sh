@@ -98,6 +98,35 @@ run() {
 # errof OUTFILE: the last lines of a command's stderr, for failure messages.
 errof() { tail -n 5 "$1.err" 2>/dev/null; }
 
+# check NAME WANT CMD...: run CMD (as run does, kc/st allowed); pass if it
+# exits 0 and prints exactly WANT. An empty WANT therefore means "printed
+# nothing and did not fail", never "failed quietly".
+check() {
+	local name=$1 want=$2 o="$WORK/check.out" status
+	shift 2
+	run "$o" "$@"
+	status=$?
+	if ((status != 0)); then
+		fail "$name" "exit status $status from: $*" "$(errof "$o")"
+		return
+	fi
+	expect "$name" "$want" "$(cat "$o")"
+}
+
+# check_fails NAME CMD...: pass if CMD exits non-zero (but not by the time
+# limit, which is a hang, not a refusal).
+check_fails() {
+	local name=$1 o="$WORK/check.out" status
+	shift
+	run "$o" "$@"
+	status=$?
+	case $status in
+	0) fail "$name" "succeeded: $*" "$(head -n 3 "$o")" ;;
+	124) fail "$name" "timed out instead of failing: $*" ;;
+	*) pass "$name" ;;
+	esac
+}
+
 # --- tools -------------------------------------------------------------------
 
 install_kcat() {
@@ -166,22 +195,32 @@ seq_lines() {
 	for ((i = 0; i < $2; i++)); do say "$1$i"; done
 }
 
-check_topics() {
-	local o="$WORK/out"
-	if run "$o" st topic create e2e-plain --partitions 3 --replication-factor 1; then
-		pass "strata topic create e2e-plain --partitions 3"
-	else
-		fail "strata topic create e2e-plain --partitions 3" "$(errof "$o")"
+# produce NAME INPUT CMD...: feed INPUT to a producing CMD; pass quietly,
+# or count a failure and return 1 so the caller skips what depends on it.
+produce() {
+	local name=$1 input=$2 o="$WORK/produce.out"
+	shift 2
+	if printf '%s\n' "$input" | run "$o" "$@"; then
+		return 0
 	fi
-	local t
-	for t in e2e-keyed-kcat e2e-keyed-strata e2e-fmt e2e-interop-a e2e-interop-b \
-		e2e-gzip e2e-snappy e2e-lz4 e2e-zstd; do
-		run "$o" st topic create "$t" --partitions 3 --replication-factor 1 || fail "strata topic create $t" "$(errof "$o")"
-	done
+	fail "$name" "exit status $? from: $*" "$(errof "$o")"
+	return 1
+}
 
+check_topics() {
+	local t
+	check "strata topic create e2e-plain --partitions 3" "Created topic e2e-plain." \
+		st topic create e2e-plain --partitions 3 --replication-factor 1
+	for t in e2e-keyed-kcat e2e-keyed-strata e2e-interop-a e2e-interop-b e2e-gzip e2e-snappy e2e-lz4 e2e-zstd; do
+		run "$WORK/create.out" st topic create "$t" --partitions 3 --replication-factor 1 ||
+			fail "strata topic create $t" "$(errof "$WORK/create.out")"
+	done
+	check_fails "strata topic create of an existing topic fails" st topic create e2e-plain --partitions 1
+
+	local o="$WORK/out"
 	if run "$o" st topic describe e2e-plain; then
-		# One line per partition: expect partitions 0, 1, 2 to be named.
-		local missing=""
+		# The describe format is the CLI's; require each partition named.
+		local p missing=""
 		for p in 0 1 2; do grep -Eiq "partition[^0-9]*\b$p\b" "$o" || missing+=" $p"; done
 		if [[ -z "$missing" ]]; then
 			pass "strata topic describe e2e-plain shows 3 partitions"
@@ -192,10 +231,10 @@ check_topics() {
 		fail "strata topic describe e2e-plain" "$(errof "$o")"
 	fi
 
-	if run "$o" st topic list && grep -qx "e2e-plain" "$o"; then
-		pass "strata topic list includes e2e-plain"
+	if run "$o" st topic list && grep -qx "e2e-plain" "$o" && grep -qx "e2e-zstd" "$o"; then
+		pass "strata topic list includes the new topics"
 	else
-		fail "strata topic list includes e2e-plain" "$(head -n 10 "$o")" "$(errof "$o")"
+		fail "strata topic list includes the new topics" "$(head -n 12 "$o")" "$(errof "$o")"
 	fi
 
 	if run "$o" kc -L; then
@@ -205,10 +244,10 @@ check_topics() {
 		else
 			fail "kcat -L lists the one broker at $ADDR" "$(head -n 8 "$o")"
 		fi
-		if grep -q 'topic "e2e-plain" with 3 partitions' "$o"; then
-			pass "kcat -L lists e2e-plain with 3 partitions"
+		if grep -q 'topic "e2e-plain" with 3 partitions' "$o" && [[ $(grep -c 'topic "e2e-' "$o") -eq 9 ]]; then
+			pass "kcat -L lists the 9 topics, e2e-plain with 3 partitions"
 		else
-			fail "kcat -L lists e2e-plain with 3 partitions" "$(grep topic "$o" | head -n 12)"
+			fail "kcat -L lists the 9 topics, e2e-plain with 3 partitions" "$(grep topic "$o" | head -n 12)"
 		fi
 	else
 		fail "kcat -L" "$(errof "$o")"
@@ -216,125 +255,101 @@ check_topics() {
 }
 
 check_plain_partition() {
-	local o="$WORK/out" want
+	local want
 	want=$(seq_lines plain- 10)
-	if ! printf '%s\n' "$want" | run "$o" kc -P -t e2e-plain -p 1; then
-		fail "kcat -P to partition 1" "$(errof "$o")"
-		return
-	fi
-	run "$o" kc -C -t e2e-plain -p 1 -o beginning -e
-	expect "kcat -C -o beginning -e reads partition 1 back exactly" "$want" "$(cat "$o")"
-
-	run "$o" kc -C -t e2e-plain -p 0 -o beginning -e
-	expect "partitions 0 and 2 stay empty (0)" "" "$(cat "$o")"
-	run "$o" kc -C -t e2e-plain -p 2 -o beginning -e
-	expect "partitions 0 and 2 stay empty (2)" "" "$(cat "$o")"
-
-	run "$o" kc -C -t e2e-plain -p 1 -o 4 -e
-	expect "kcat -C -o 4 starts at offset 4" "$(seq_lines plain- 10 | tail -n 6)" "$(cat "$o")"
-
-	run "$o" kc -C -t e2e-plain -p 1 -o -3 -e
-	expect "kcat -C -o -3 reads the last 3" "$(seq_lines plain- 10 | tail -n 3)" "$(cat "$o")"
-
-	run "$o" kc -C -t e2e-plain -p 1 -o beginning -e -c 2 -f '%t|%p|%o|%k|%s\n'
-	expect "kcat -f shows topic, partition, offset, null key, value" \
-		"$(printf 'e2e-plain|1|0||plain-0\ne2e-plain|1|1||plain-1')" "$(cat "$o")"
+	produce "kcat -P -p 1" "$want" kc -P -t e2e-plain -p 1 || return
+	check "kcat -C -o beginning -e reads partition 1 back exactly" "$want" kc -C -t e2e-plain -p 1 -o beginning -e
+	check "partition 0 stays empty" "" kc -C -t e2e-plain -p 0 -o beginning -e
+	check "partition 2 stays empty" "" kc -C -t e2e-plain -p 2 -o beginning -e
+	check "kcat -C -o 4 starts at offset 4" "$(seq_lines plain- 10 | tail -n 6)" kc -C -t e2e-plain -p 1 -o 4 -e
+	check "kcat -C -o -3 reads the last 3" "$(seq_lines plain- 10 | tail -n 3)" kc -C -t e2e-plain -p 1 -o -3 -e
+	check "kcat -f shows topic, partition, offset, null key, value" \
+		"$(printf 'e2e-plain|1|0||plain-0\ne2e-plain|1|1||plain-1')" \
+		kc -C -t e2e-plain -p 1 -o beginning -e -c 2 -f '%t|%p|%o|%k|%s\n'
+	check_fails "kcat -C of partition 7 of a 3-partition topic fails" kc -C -t e2e-plain -p 7 -o beginning -e
 }
 
 # Keys: kcat with -X partitioner=murmur2_random (librdkafka's Java-compatible
 # partitioner; its default, consistent_random, is CRC-32) must place every
 # key where strata produce (murmur2, like the Java client) does.
 check_keys() {
-	local o="$WORK/out" in i
+	local in i
 	in=$(for ((i = 0; i < 40; i++)); do say "key-$((i * 7)):value-$i"; done)
-	if ! printf '%s\n' "$in" | run "$o" kc -P -t e2e-keyed-kcat -K: -X partitioner=murmur2_random; then
-		fail "kcat -P -K: (murmur2_random)" "$(errof "$o")"
-		return
-	fi
-	run "$o" kc -C -t e2e-keyed-kcat -o beginning -e -f '%k:%s\n'
-	expect "kcat reads back every key:value kcat wrote" "$(sort <<<"$in")" "$(sort "$o")"
+	produce "kcat -P -K: (murmur2_random)" "$in" kc -P -t e2e-keyed-kcat -K: -X partitioner=murmur2_random || return
+	produce "strata produce --key-separator :" "$in" st produce --topic e2e-keyed-strata --key-separator ':' || return
 
-	if ! printf '%s\n' "$in" | run "$o" st produce --topic e2e-keyed-strata --key-separator ':'; then
-		fail "strata produce --key-separator :" "$(errof "$o")"
-		return
-	fi
 	local a="$WORK/keys-kcat" b="$WORK/keys-strata"
+	run "$a" kc -C -t e2e-keyed-kcat -o beginning -e -f '%k:%s\n'
+	expect "kcat reads back every key:value kcat wrote" "$(sort <<<"$in")" "$(sort "$a")"
 	run "$a" kc -C -t e2e-keyed-kcat -o beginning -e -f '%k %p\n'
 	run "$b" kc -C -t e2e-keyed-strata -o beginning -e -f '%k %p\n'
-	if [[ $(wc -l <"$a") -eq 40 ]]; then
+	if [[ $(wc -l <"$a") -eq 40 && $(cut -d' ' -f2 "$a" | sort -u | wc -l) -eq 3 ]]; then
 		expect "kcat (murmur2_random) and strata produce put each key in the same partition" "$(sort "$a")" "$(sort "$b")"
 	else
-		fail "kcat (murmur2_random) and strata produce put each key in the same partition" "kcat side has $(wc -l <"$a") records, want 40"
+		fail "kcat (murmur2_random) and strata produce put each key in the same partition" \
+			"kcat side: $(wc -l <"$a") records over $(cut -d' ' -f2 "$a" | sort -u | wc -l) partitions, want 40 over 3"
 	fi
 	# Within a partition, records keep the order they were produced in.
-	run "$o" kc -C -t e2e-keyed-strata -o beginning -e -f '%p %s\n'
+	run "$b" kc -C -t e2e-keyed-strata -o beginning -e -f '%p %s\n'
 	local p ordered=yes
 	for p in 0 1 2; do
-		grep "^$p " "$o" | cut -d' ' -f2 | sed 's/value-//' | sort -nc 2>/dev/null || ordered=no
+		grep "^$p " "$b" | cut -d' ' -f2 | sed 's/value-//' | sort -nc 2>/dev/null || ordered=no
 	done
 	expect "strata produce keeps per-partition order" yes "$ordered"
 }
 
 check_compression() {
-	local o="$WORK/out" codec want
+	local codec want i
 	want=$(for ((i = 0; i < 200; i++)); do say "k$i:compressible value $i $(printf 'abc%.0s' {1..40})"; done)
 	for codec in gzip snappy lz4 zstd; do
-		if ! printf '%s\n' "$want" | run "$o" kc -P -t "e2e-$codec" -p 0 -K: -z "$codec"; then
-			fail "kcat -P -z $codec" "$(errof "$o")"
-			continue
-		fi
-		run "$o" kc -C -t "e2e-$codec" -p 0 -o beginning -e -f '%k:%s\n'
-		expect "kcat -z $codec: kcat reads back all 200 in order" "$want" "$(cat "$o")"
-		run "$o" st consume --topic "e2e-$codec" --partition 0 --offset earliest --max-messages 200 \
+		produce "kcat -P -z $codec" "$want" kc -P -t "e2e-$codec" -p 0 -K: -z "$codec" || continue
+		check "kcat -z $codec: kcat reads back all 200 in order" "$want" \
+			kc -C -t "e2e-$codec" -p 0 -o beginning -e -f '%k:%s\n'
+		check "kcat -z $codec: strata consume reads back all 200 in order" "$want" \
+			st consume --topic "e2e-$codec" --partition 0 --offset earliest --max-messages 200 \
 			--timeout-ms 10000 --print-key --key-separator ':'
-		expect "kcat -z $codec: strata consume reads back all 200 in order" "$want" "$(cat "$o")"
 	done
 	# The other way: strata produce compresses, kcat reads.
-	if printf '%s\n' "$want" | run "$o" st produce --topic e2e-zstd --partition 1 --compression zstd --key-separator ':'; then
-		run "$o" kc -C -t e2e-zstd -p 1 -o beginning -e -f '%k:%s\n'
-		expect "strata produce --compression zstd: kcat reads back all 200" "$want" "$(cat "$o")"
-	else
-		fail "strata produce --compression zstd" "$(errof "$o")"
-	fi
+	for codec in gzip snappy lz4 zstd; do
+		produce "strata produce --compression $codec" "$want" \
+			st produce --topic "e2e-$codec" --partition 1 --compression "$codec" --key-separator ':' || continue
+		check "strata produce --compression $codec: kcat reads back all 200" "$want" \
+			kc -C -t "e2e-$codec" -p 1 -o beginning -e -f '%k:%s\n'
+	done
 }
 
 # Interop without compression: each tool reads what the other wrote, with
 # offsets, via formats both can print.
 check_interop() {
-	local o="$WORK/out" want
+	local want i
 	want=$(for ((i = 0; i < 25; i++)); do say "id$i:payload $i"; done)
-	if printf '%s\n' "$want" | run "$o" kc -P -t e2e-interop-a -p 2 -K:; then
-		run "$o" st consume --topic e2e-interop-a --from-beginning --max-messages 25 --timeout-ms 10000 \
+	if produce "kcat -P -p 2 -K:" "$want" kc -P -t e2e-interop-a -p 2 -K:; then
+		check "kcat -P, strata consume --from-beginning: same 25 records" "$want" \
+			st consume --topic e2e-interop-a --from-beginning --max-messages 25 --timeout-ms 10000 \
 			--print-key --key-separator ':'
-		expect "kcat -P, strata consume --from-beginning: same 25 records" "$want" "$(cat "$o")"
-		run "$o" st consume --topic e2e-interop-a --partition 2 --offset 20 --max-messages 5 --timeout-ms 10000 \
+		check "strata consume --offset 20 --print-offset --print-partition" \
+			"$(for ((i = 20; i < 25; i++)); do say "Partition:2|Offset:$i|id$i|payload $i"; done)" \
+			st consume --topic e2e-interop-a --partition 2 --offset 20 --max-messages 5 --timeout-ms 10000 \
 			--print-offset --print-partition --print-key --key-separator '|'
-		expect "strata consume --offset 20 --print-offset --print-partition" \
-			"$(for ((i = 20; i < 25; i++)); do say "Partition:2|Offset:$i|id$i|payload $i"; done)" "$(cat "$o")"
-	else
-		fail "kcat -P -p 2 -K: to e2e-interop-a" "$(errof "$o")"
 	fi
 
-	if printf '%s\n' "$want" | run "$o" st produce --topic e2e-interop-b --partition 0 --key-separator ':'; then
-		run "$o" kc -C -t e2e-interop-b -p 0 -o beginning -e -f '%o %k:%s\n'
-		expect "strata produce, kcat -C -f '%o %k:%s': same 25 records at offsets 0-24" \
-			"$(i=0; while IFS= read -r l; do say "$i $l"; i=$((i + 1)); done <<<"$want")" "$(cat "$o")"
-	else
-		fail "strata produce --partition 0 to e2e-interop-b" "$(errof "$o")"
-	fi
-
-	run "$o" st consume --topic e2e-interop-b --partition 0 --offset 3 --max-messages 2 --timeout-ms 10000 --format json
-	if grep -q '"offset":3' "$o" && grep -q '"key":"id3"' "$o" && grep -q '"value":"payload 4"' "$o" && [[ $(wc -l <"$o") -eq 2 ]]; then
-		pass "strata consume --format json shows offsets 3 and 4 with key and value"
-	else
-		fail "strata consume --format json shows offsets 3 and 4 with key and value" "$(cat "$o")" "$(errof "$o")"
+	if produce "strata produce --partition 0" "$want" st produce --topic e2e-interop-b --partition 0 --key-separator ':'; then
+		check "strata produce, kcat -C -f '%o %k:%s': same 25 records at offsets 0-24" \
+			"$(i=0; while IFS= read -r l; do say "$i $l"; i=$((i + 1)); done <<<"$want")" \
+			kc -C -t e2e-interop-b -p 0 -o beginning -e -f '%o %k:%s\n'
+		local o="$WORK/out"
+		run "$o" st consume --topic e2e-interop-b --partition 0 --offset 3 --max-messages 2 --timeout-ms 10000 --format json
+		if grep -q '"offset":3' "$o" && grep -q '"key":"id3"' "$o" && grep -q '"value":"payload 4"' "$o" && [[ $(wc -l <"$o") -eq 2 ]]; then
+			pass "strata consume --format json shows offsets 3 and 4 with key and value"
+		else
+			fail "strata consume --format json shows offsets 3 and 4 with key and value" "$(cat "$o")" "$(errof "$o")"
+		fi
 	fi
 }
 
 # The broker must stop cleanly on SIGTERM, and keep its data across a
 # restart on the same directory.
 check_restart() {
-	local o="$WORK/out"
 	kill -TERM "$BROKER_PID"
 	local i status=""
 	for ((i = 0; i < 200; i++)); do
@@ -353,10 +368,12 @@ check_restart() {
 		expect "strata server exits 0 on SIGTERM" 0 "$status"
 	fi
 	BROKER_PID=""
-	local old=$ADDR
-	start_broker_on "$old"
-	run "$o" kc -C -t e2e-plain -p 1 -o beginning -e
-	expect "after a clean restart kcat reads partition 1 back exactly" "$(seq_lines plain- 10)" "$(cat "$o")"
+	start_broker_on "$ADDR"
+	check "after a clean restart kcat reads partition 1 back exactly" "$(seq_lines plain- 10)" \
+		kc -C -t e2e-plain -p 1 -o beginning -e
+	check "after a clean restart kcat reads the zstd topic back" \
+		"$(for ((i = 0; i < 200; i++)); do say "k$i:compressible value $i $(printf 'abc%.0s' {1..40})"; done)" \
+		kc -C -t e2e-zstd -p 0 -o beginning -e -f '%k:%s\n'
 }
 
 start_broker_on() {
