@@ -264,6 +264,12 @@ command says why and exits 1.`,
 				// As the Java producer does by default: a broker with
 				// auto.create.topics.enable creates the topic.
 				kgo.AllowAutoTopicCreation(),
+				// NB: kgo gives up on an unknown topic after a few
+				// metadata refreshes. With the default 5s minimum
+				// between refreshes a mistyped topic sometimes took the
+				// whole --request-timeout to fail; a short-lived CLI
+				// can afford faster refreshes, and then fails in ~1s.
+				kgo.MetadataMinAge(250 * time.Millisecond),
 			}
 			if !idempotent {
 				opts = append(opts, kgo.DisableIdempotentWrite())
