@@ -129,8 +129,10 @@ func (cf *clientFlags) clusterErr(err error) error {
 		return errors.New("interrupted")
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("no answer from the cluster at %s within %s (is a broker running there?)", cf.bootstrap, cf.timeout)
-	case errors.As(err, &netErr):
+	case errors.As(err, &netErr) && netErr.Op == "dial":
 		return fmt.Errorf("cannot connect to %s: %v", cf.bootstrap, netErr.Err)
+	case errors.As(err, &netErr):
+		return fmt.Errorf("lost the connection to the cluster at %s: %v", cf.bootstrap, err)
 	}
 	return err
 }

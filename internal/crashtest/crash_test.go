@@ -15,7 +15,8 @@ import (
 // TestKillDuringProduce kills the broker with SIGKILL at random moments while
 // an idempotent acks=all producer and a plain acks=1 producer write to it,
 // restarts it on the same data directory each time, and checks every
-// acknowledged record; a last round stops it with SIGTERM instead.
+// acknowledged record. Some rounds kill it a second time while it is
+// starting up (recovering), and a last round stops it with SIGTERM.
 func TestKillDuringProduce(t *testing.T) {
 	rng := seeded(t)
 	b := newBroker(t)
@@ -24,17 +25,16 @@ func TestKillDuringProduce(t *testing.T) {
 	acks1 := &ledger{topic: "acks1"}
 	createTopics(t, b.addr, 3, idem, acks1)
 
-	kills := 3
+	rounds := []crash{sigkill, sigkillTwice, sigkill, sigkillTwice, sigkill, sigterm}
 	if testing.Short() {
-		kills = 2
+		rounds = []crash{sigkill, sigkillTwice, sigterm}
 	}
-	for round := 1; round <= kills; round++ {
-		produceAndCrash(t, b, rng, round, false, idem, acks1)
+	for i, how := range rounds {
+		produceAndCrash(t, b, rng, i+1, how, idem, acks1)
 		if t.Failed() {
 			return // later rounds would repeat the same report
 		}
 	}
-	produceAndCrash(t, b, rng, kills+1, true, idem, acks1)
 	b.requireNoPanic()
 }
 
@@ -49,12 +49,12 @@ func TestKillWhileSegmentsRoll(t *testing.T) {
 	acks1 := &ledger{topic: "rolling1"}
 	createTopics(t, b.addr, 2, idem, acks1)
 
-	kills := 3
+	rounds := []crash{sigkill, sigkill, sigkillTwice, sigkill}
 	if testing.Short() {
-		kills = 2
+		rounds = rounds[:2]
 	}
-	for round := 1; round <= kills; round++ {
-		produceAndCrash(t, b, rng, round, false, idem, acks1)
+	for i, how := range rounds {
+		produceAndCrash(t, b, rng, i+1, how, idem, acks1)
 		if t.Failed() {
 			return
 		}
@@ -68,11 +68,24 @@ func TestKillWhileSegmentsRoll(t *testing.T) {
 	}
 }
 
+// crash is how a round ends the broker.
+type crash int
+
+const (
+	sigkill      crash = iota // kill -9
+	sigkillTwice              // kill -9, then kill -9 again while the restart recovers
+	sigterm                   // clean shutdown
+)
+
+func (c crash) String() string {
+	return [...]string{"SIGKILL", "SIGKILL, and SIGKILL again during restart", "SIGTERM"}[c]
+}
+
 // produceAndCrash runs one round: start producers, wait until both have an
-// acknowledgement, let them run for a seeded random time, kill (or, if
-// clean, SIGTERM) the broker, restart it, let the producers drain into the
-// new process, and verify every ledger.
-func produceAndCrash(t *testing.T, b *broker, rng *rand.Rand, round int, clean bool, idem, acks1 *ledger) {
+// acknowledgement, let them run for a seeded random time, end the broker
+// as `how` says, restart it, let the producers drain into the new process,
+// and verify every ledger.
+func produceAndCrash(t *testing.T, b *broker, rng *rand.Rand, round int, how crash, idem, acks1 *ledger) {
 	t.Helper()
 	ps := []*producer{
 		// franz-go's default producer: idempotent, acks=all.
@@ -97,15 +110,19 @@ func produceAndCrash(t *testing.T, b *broker, rng *rand.Rand, round int, clean b
 	delay := lo + time.Duration(rng.Int64N(int64(spread)))
 	time.Sleep(delay)
 
-	how := "SIGKILL"
-	if clean {
-		how = "SIGTERM"
+	switch how {
+	case sigterm:
 		b.stop(20 * time.Second)
-	} else {
+	default:
 		b.kill()
 	}
-	t.Logf("round %d: %s after %v; acknowledged so far: %s %d, %s %d", round, how, delay,
+	t.Logf("round %d: %v after %v; acknowledged so far: %s %d, %s %d", round, how, delay,
 		ps[0].prefix, ps[0].acked.Load(), ps[1].prefix, ps[1].acked.Load())
+	if how == sigkillTwice {
+		// Somewhere in the first 300ms of startup: recovery, or serving
+		// the producers' retries.
+		b.startAndKill(time.Duration(rng.Int64N(int64(300 * time.Millisecond))))
+	}
 
 	b.start()
 	for _, p := range ps {

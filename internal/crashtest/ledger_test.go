@@ -80,9 +80,21 @@ func startProducer(t *testing.T, addr string, led *ledger, prefix string, opts .
 	return p
 }
 
+// producerRate caps each producer, in records per second. Unpaced, one
+// producer writes ~100k records/s here, and reading millions back after
+// every round would dominate the test's time without testing more: what
+// matters is that writes are in flight when the broker dies.
+const producerRate = 20_000
+
 func (p *producer) run(ctx context.Context) {
 	defer close(p.done)
+	start := time.Now()
 	for seq := 0; !p.stop.Load() && ctx.Err() == nil; seq++ {
+		if seq%100 == 0 {
+			if ahead := time.Until(start.Add(time.Duration(seq) * time.Second / producerRate)); ahead > 0 {
+				time.Sleep(ahead)
+			}
+		}
 		r := &kgo.Record{
 			Key:   []byte(strconv.Itoa(seq % 64)),
 			Value: fmt.Appendf(nil, "%s-%09d-%s", p.prefix, seq, strings.Repeat("x", seq%97)),

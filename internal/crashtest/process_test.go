@@ -170,6 +170,22 @@ func (b *broker) start() {
 	}
 }
 
+// startAndKill starts the server and kills it after d, ready or not.
+func (b *broker) startAndKill(d time.Duration) {
+	b.t.Helper()
+	b.runs++
+	args := append([]string{"server", "--listen", b.addr, "--data-dir", b.dataDir}, b.args...)
+	cmd := exec.Command(b.bin, args...)
+	w := &logWriter{b: b, prefix: fmt.Sprintf("[run %d, killed after %v] ", b.runs, d)}
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		b.t.Fatalf("start strata: %v", err)
+	}
+	time.Sleep(d)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+}
+
 // kill sends SIGKILL and waits for the process to be gone.
 func (b *broker) kill() {
 	b.t.Helper()

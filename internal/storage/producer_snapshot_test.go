@@ -293,6 +293,9 @@ func TestDecodeSnapshotBadBatches(t *testing.T) {
 // FuzzProducerSnapshot: the loader's decoder must refuse bad bytes with
 // ErrCorrupt and never panic or allocate by a claimed count; what it
 // accepts must encode back to the same bytes.
+//
+// NB: run it with a short -fuzzminimizetime (say 2s): with the default 60s
+// the fuzzer spends most of its time minimizing CRC-resealed inputs.
 func FuzzProducerSnapshot(f *testing.F) {
 	s := NewProducerStates()
 	s.producers[5] = &producerEntry{epoch: 1, lastTimestamp: 9, n: 2, batches: [producerBatchesRetained]producerBatch{
