@@ -18,15 +18,45 @@ import (
 
 	"github.com/strata-io/strata/internal/metadata"
 	"github.com/strata-io/strata/internal/partition"
+	"github.com/strata-io/strata/internal/storage"
 )
 
 func init() {
 	register(API{Key: 1, MinVersion: 4, MaxVersion: 13, Handle: fetch})
 }
 
+// FetchResponse is a Fetch answer whose record sets are still in the log
+// files: Sections[i][j] is topic i, partition j's stored bytes (Size 0:
+// none). The server sends them straight from the page cache to the socket
+// (sendfile); Materialize copies them into the response for writers that
+// cannot.
+type FetchResponse struct {
+	*kmsg.FetchResponse
+	Sections [][]storage.ReadResult
+}
+
+// Materialize reads every section into its partition's RecordBatches, so
+// that kmsg alone can encode the response.
+func (r *FetchResponse) Materialize() error {
+	for i, secs := range r.Sections {
+		for j, sec := range secs {
+			if sec.Size == 0 {
+				continue
+			}
+			buf, err := sec.AppendTo(make([]byte, 0, sec.Size))
+			if err != nil {
+				return err
+			}
+			r.Topics[i].Partitions[j].RecordBatches = buf
+		}
+	}
+	r.Sections = nil
+	return nil
+}
+
 func fetch(ctx context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	r := req.Body.(*kmsg.FetchRequest)
-	resp := r.ResponseKind().(*kmsg.FetchResponse)
+	resp := &FetchResponse{FetchResponse: r.ResponseKind().(*kmsg.FetchResponse)}
 	if code := sessionCheck(r); code != 0 {
 		resp.ErrorCode = code
 		return resp, nil
@@ -108,11 +138,13 @@ func sessionCheck(r *kmsg.FetchRequest) int16 {
 
 // fetchOnce fills resp's topics from scratch and returns the bytes
 // gathered and whether any partition has an error or a diverging epoch.
-func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *kmsg.FetchResponse, maxBytes int32) (total int, urgent bool) {
+func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *FetchResponse, maxBytes int32) (total int, urgent bool) {
 	img := env.Meta.Image()
 	resp.Topics = resp.Topics[:0]
+	resp.Sections = resp.Sections[:0]
 	for _, rt := range r.Topics {
 		st := kmsg.NewFetchResponseTopic()
+		secs := make([]storage.ReadResult, len(rt.Partitions))
 		st.Topic = rt.Topic
 		st.TopicID = rt.TopicID
 		name := rt.Topic
@@ -148,7 +180,7 @@ func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *kmsg.FetchRe
 			if left := maxBytes - int32(total); left < limit {
 				limit = left
 			}
-			n, diverged := fetchPartition(env, p, rp, limit, total == 0, &sp)
+			n, diverged := fetchPartition(p, rp, limit, total == 0, &sp, &secs[len(st.Partitions)])
 			total += n
 			urgent = urgent || diverged || sp.ErrorCode != 0
 			st.Partitions = append(st.Partitions, sp)
@@ -157,13 +189,14 @@ func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *kmsg.FetchRe
 			urgent = urgent || st.Partitions[i].ErrorCode != 0
 		}
 		resp.Topics = append(resp.Topics, st)
+		resp.Sections = append(resp.Sections, secs)
 	}
 	return total, urgent
 }
 
-// fetchPartition reads one partition into sp and returns the bytes read
-// and whether the client's log diverged from ours.
-func fetchPartition(env *Env, p *partition.Partition, rp kmsg.FetchRequestTopicPartition, limit int32, first bool, sp *kmsg.FetchResponseTopicPartition) (int, bool) {
+// fetchPartition reads one partition into sp and sec and returns the bytes
+// read and whether the client's log diverged from ours.
+func fetchPartition(p *partition.Partition, rp kmsg.FetchRequestTopicPartition, limit int32, first bool, sp *kmsg.FetchResponseTopicPartition, sec *storage.ReadResult) (int, bool) {
 	if err := p.CheckLeaderEpoch(rp.CurrentLeaderEpoch); err != nil {
 		sp.ErrorCode = errorCode(err)
 		return 0, false
@@ -189,15 +222,6 @@ func fetchPartition(env *Env, p *partition.Partition, rp kmsg.FetchRequestTopicP
 		sp.ErrorCode = errorCode(err)
 		return 0, false
 	}
-	if res.Data.Size == 0 {
-		return 0, false
-	}
-	buf, err := res.Data.AppendTo(make([]byte, 0, res.Data.Size))
-	if err != nil {
-		env.Logger.Error("reading log", "topic", p.Topic, "partition", p.Index, "err", err)
-		sp.ErrorCode = kerr.KafkaStorageError.Code
-		return 0, false
-	}
-	sp.RecordBatches = buf
-	return len(buf), false
+	*sec = res.Data
+	return int(res.Data.Size), false
 }

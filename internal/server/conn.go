@@ -31,6 +31,8 @@ type conn struct {
 	r   *bufio.Reader
 	w   *bufio.Writer
 	out []byte // response encoding buffer, reused
+	// splices are the record sets of the fetch response being written.
+	splices []splice
 }
 
 func (b *Broker) serveConn(ctx context.Context, nc net.Conn) {
@@ -105,6 +107,9 @@ func (c *conn) handle(ctx context.Context, frame []byte) (err error) {
 		return nil
 	}
 	resp.SetVersion(hdr.version)
+	if fr, ok := resp.(*handlers.FetchResponse); ok {
+		return c.writeFetch(hdr, fr)
+	}
 	return c.write(hdr, resp)
 }
 
