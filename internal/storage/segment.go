@@ -171,14 +171,14 @@ func (s *segment) loadIndexFiles() (*segIndex, error) {
 	if s.size.Load() == 0 {
 		return emptySegIndex(), nil
 	}
-	off, err := os.ReadFile(s.path(indexSuffix))
+	off, err := readIndexFile(s.path(indexSuffix))
 	if err != nil {
 		return nil, err
 	}
 	if err := validateOffsetIndex(off, relEnd, s.size.Load()); err != nil {
 		return nil, err
 	}
-	tim, err := os.ReadFile(s.path(timeIndexSuffix))
+	tim, err := readIndexFile(s.path(timeIndexSuffix))
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +189,18 @@ func (s *segment) loadIndexFiles() (*segIndex, error) {
 		return nil, err
 	}
 	return &segIndex{off: newIndexBuf(off), tim: newIndexBuf(tim)}, nil
+}
+
+// readIndexFile reads an index file. A missing file is an empty index:
+// persist writes no file until the index has an entry, which a segment
+// smaller than index.interval.bytes never gets. checkTail still catches an
+// index file lost from a larger segment.
+func readIndexFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
 }
 
 // checkTail checks loaded indexes against the end of the .log, cheaply (at
