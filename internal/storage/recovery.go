@@ -38,8 +38,8 @@ type scanResult struct {
 // (recovery); without, only headers are read (rebuilding a lost index of
 // trusted data). I/O errors are returned; corruption ends the scan and is
 // reported in scanResult.stop.
-func scanSegment(f *os.File, base, size, interval int64, checkCRC bool) (scanResult, error) {
-	res := scanResult{
+func scanSegment(f *os.File, base, size, interval int64, checkCRC bool) (res scanResult, err error) {
+	res = scanResult{
 		ix:      emptySegIndex(),
 		indexer: newSegIndexer(base, interval),
 		next:    base,
@@ -63,6 +63,9 @@ func scanSegment(f *os.File, base, size, interval int64, checkCRC bool) (scanRes
 	// NB: the time index gets a last entry for the max timestamp, as at a
 	// roll, so a rebuilt closed segment keeps its max timestamp; an extra
 	// entry on an active segment is harmless (timestamps still increase).
+	// res is a named result so that the indexer returned knows about this
+	// entry: with a copy returned, the active segment's indexer would add
+	// it a second time and leave an invalid time index behind.
 	defer func() { res.indexer.maybeTimeEntry(res.ix) }()
 	if !checkCRC {
 		sc := newHeaderScanner(f, 0, size)
