@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -74,10 +72,10 @@ and the --listen/--data-dir/--advertise flags.`,
 			if err != nil {
 				return err
 			}
-			sig := make(chan os.Signal, 1)
-			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-			s := <-sig
-			logger.Info("shutting down", "signal", s.String())
+			// main cancels the context on SIGINT or SIGTERM: a clean
+			// shutdown (checkpoints, clean-shutdown marker).
+			<-cmd.Context().Done()
+			logger.Info("shutting down")
 			return b.Close()
 		},
 	}
