@@ -118,7 +118,7 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 
 	b.meta.Subscribe(b.apply)
 	b.apply(b.meta.Image()) // open the logs the metadata knows
-	b.removeStrayLogs()
+	b.setAsideStrayLogs()
 	if err := b.register(advertised, cfg.Str("broker.rack")); err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func (b *Broker) apply(img *metadata.Image) {
 				p.SetState(st)
 				continue
 			}
-			lg, err := b.logs.Open(storage.TopicPartition{Topic: key.Topic, Partition: key.Index}, scfg)
+			lg, err := b.openLog(storage.TopicPartition{Topic: key.Topic, Partition: key.Index}, t.ID, scfg)
 			if err != nil {
 				b.log.Error("opening partition log", "topic", key.Topic, "partition", key.Index, "err", err)
 				continue
@@ -63,18 +63,49 @@ func (b *Broker) apply(img *metadata.Image) {
 	}
 }
 
-// removeStrayLogs deletes partition directories that the metadata does
-// not know, e.g. left by a crash between a topic's deletion and the
-// removal of its files.
-func (b *Broker) removeStrayLogs() {
+// openLog opens tp's log for the topic with id topicID. A directory left
+// by a deleted topic of the same name (a crash between the deletion and
+// the removal of its files) is set aside, never served as the new topic's
+// data.
+func (b *Broker) openLog(tp storage.TopicPartition, topicID metadata.UUID, cfg storage.Config) (*storage.Log, error) {
+	lg, err := b.logs.Open(tp, cfg)
+	if err != nil {
+		return nil, err
+	}
+	id, ok, err := lg.TopicID()
+	switch {
+	case err == nil && ok && id == topicID:
+		return lg, nil
+	case err == nil && !ok:
+		return lg, lg.SetTopicID(topicID) // a new partition
+	}
+	path, serr := b.logs.SetAside(tp)
+	if serr != nil {
+		return nil, serr
+	}
+	b.log.Warn("set aside a partition directory that belongs to another topic id", "topic", tp.Topic, "partition", tp.Partition, "moved_to", path, "found_id", metadata.UUID(id).String(), "err", err)
+	if lg, err = b.logs.Open(tp, cfg); err != nil {
+		return nil, err
+	}
+	return lg, lg.SetTopicID(topicID)
+}
+
+// setAsideStrayLogs renames partition directories the metadata does not
+// know to "…-stray": left by a crash between a topic's deletion and the
+// removal of its files, or by metadata that was lost. They are kept, never
+// deleted automatically: losing data because metadata went missing would be
+// the worst failure a log store can have.
+func (b *Broker) setAsideStrayLogs() {
 	for _, tp := range b.logs.Partitions() {
 		if b.parts.Get(tp.Topic, tp.Partition) != nil {
 			continue
 		}
-		b.log.Info("removing log of a partition that no longer exists", "topic", tp.Topic, "partition", tp.Partition)
-		if err := b.logs.Delete(tp); err != nil {
-			b.log.Error("removing stray log", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+		path, err := b.logs.SetAside(tp)
+		if err != nil {
+			b.log.Error("setting aside a stray partition directory", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+			continue
 		}
+		b.log.Warn("set aside a partition directory unknown to the metadata; remove it by hand if it is not needed", "topic", tp.Topic, "partition", tp.Partition, "moved_to", path)
 	}
 }
 

@@ -306,10 +306,35 @@ func (m *Manager) openLogs() []*Log {
 // crash midway leaves no half-deleted partition (OpenManager removes such
 // leftovers); the removal itself happens in the background.
 func (m *Manager) Delete(tp TopicPartition) error {
+	doomed, err := m.renameAway(tp, "-delete")
+	if err != nil || doomed == "" {
+		return err
+	}
+	m.removeLater(doomed)
+	return m.writeCheckpoints(true)
+}
+
+// SetAside closes tp's log and renames its directory to
+// "<topic>-<partition>.<random>-stray", where it is kept but never opened
+// again: for data the metadata does not account for, which an operator
+// should look at rather than lose. It returns the new path ("" if there
+// was no directory).
+func (m *Manager) SetAside(tp TopicPartition) (string, error) {
+	path, err := m.renameAway(tp, "-stray")
+	if err != nil || path == "" {
+		return path, err
+	}
+	return path, m.writeCheckpoints(true)
+}
+
+// renameAway forgets tp's log, closes it, and renames its directory with a
+// random infix and suffix. It returns the new path, "" if there was no
+// directory.
+func (m *Manager) renameAway(tp TopicPartition, suffix string) (string, error) {
 	m.mu.Lock()
 	if m.mu.closed {
 		m.mu.Unlock()
-		return ErrClosed
+		return "", ErrClosed
 	}
 	for m.mu.opening[tp] != nil {
 		wait := m.mu.opening[tp]
@@ -331,18 +356,14 @@ func (m *Manager) Delete(tp TopicPartition) error {
 	dir := m.partitionDir(tp)
 	var rnd [8]byte
 	rand.Read(rnd[:])
-	doomed := dir + "." + hex.EncodeToString(rnd[:]) + "-delete"
-	if err := os.Rename(dir, doomed); err != nil {
+	to := dir + "." + hex.EncodeToString(rnd[:]) + suffix
+	if err := os.Rename(dir, to); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil
+			return "", nil
 		}
-		return err
+		return "", err
 	}
-	if err := syncDir(m.dir); err != nil {
-		return err
-	}
-	m.removeLater(doomed)
-	return m.writeCheckpoints(true)
+	return to, syncDir(m.dir)
 }
 
 // removeLater removes a renamed-away partition directory in the background.
