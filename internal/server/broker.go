@@ -32,6 +32,7 @@ type Broker struct {
 	log    *slog.Logger
 	nodeID int32
 	ln     net.Listener
+	lock   *os.File // exclusive lock on the data directory
 	meta   *metadata.Store
 	logs   *storage.Manager
 	parts  *partition.Set
@@ -81,6 +82,9 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 	dir := cfg.DataDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if b.lock, err = lockDataDir(dir); err != nil {
+		return nil, err
 	}
 	if b.meta, err = metadata.Open(filepath.Join(dir, metadataDirName)); err != nil {
 		return nil, fmt.Errorf("opening metadata: %w", err)
@@ -219,6 +223,9 @@ func (b *Broker) closeResources() error {
 	}
 	if b.meta != nil {
 		errs = append(errs, b.meta.Close())
+	}
+	if b.lock != nil {
+		errs = append(errs, b.lock.Close())
 	}
 	return errors.Join(errs...)
 }

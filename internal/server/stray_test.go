@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/strata-io/strata/internal/brokertest"
+	"github.com/strata-io/strata/internal/config"
 	"github.com/strata-io/strata/internal/server"
 )
 
@@ -176,4 +177,27 @@ func TestTopicIDMismatchSetAside(t *testing.T) {
 	if len(strayDirs(t, dir)) != 1 {
 		t.Fatalf("old data not set aside: %v", strayDirs(t, dir))
 	}
+}
+
+// TestDataDirLocked: a second broker on the same data directory refuses
+// to start; once the first closes, it starts.
+func TestDataDirLocked(t *testing.T) {
+	dir := t.TempDir()
+	b := brokertest.StartBroker(t, dir, nil)
+	cfg, err := config.NewBroker(map[string]string{"listeners": "127.0.0.1:0", "log.dirs": dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b2, err := server.New(cfg, server.Options{}); err == nil {
+		b2.Close()
+		t.Fatal("a second broker opened a data directory in use")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("unclear error: %v", err)
+	}
+	b.Close()
+	b2, err := server.New(cfg, server.Options{})
+	if err != nil {
+		t.Fatalf("after the first broker closed: %v", err)
+	}
+	b2.Close()
 }
