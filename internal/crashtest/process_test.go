@@ -47,7 +47,11 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 		return "", errors.New("go env GOMOD: not inside the strata module")
 	}
 	bin := filepath.Join(binDir, "strata")
-	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/strata")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command(goBin, append(args, "./cmd/strata")...)
 	cmd.Dir = filepath.Dir(gomod)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/strata: %w\n%s", err, out)
