@@ -1,7 +1,6 @@
 package clienttest
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -19,7 +18,7 @@ func TestFranzTopicConfigs(t *testing.T) {
 	addr := startBroker(t, nil)
 	const topic = "configured"
 	createTopic(t, addr, topic, 1, map[string]*string{"retention.ms": kadm.StringPtr("3600000")})
-	cl := newKgo(t, addr)
+	cl := newKgo(t, addr, kgo.ProducerBatchCompression(kgo.NoCompression()))
 	adm := kadm.NewClient(cl)
 	ctx := testCtx(t)
 
@@ -44,7 +43,7 @@ func TestFranzTopicConfigs(t *testing.T) {
 	requireConfig(t, adm, topic, "max.message.bytes", "2048", kmsg.ConfigSourceDynamicTopicConfig)
 
 	// The new limit applies to the next produce.
-	res := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(strings.Repeat("x", 4096))})
+	res := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: incompressible(4096)})
 	requireKerr(t, "produce 4 KiB to a topic with max.message.bytes=2048", res[0].Err, kerr.MessageTooLarge)
 	produceFranz(t, cl, &kgo.Record{Topic: topic, Value: []byte("small")})
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -159,11 +160,14 @@ func startOffsets(t *testing.T, addr, topic string) map[int32]int64 {
 
 func listed(t *testing.T, addr, topic string, start bool) map[int32]int64 {
 	t.Helper()
-	adm := newAdmin(t, addr)
-	var (
-		l   kadm.ListedOffsets
-		err error
-	)
+	// A client per call, closed at once: waitFor loops call this often.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatalf("kgo.NewClient: %v", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	var l kadm.ListedOffsets
 	if start {
 		l, err = adm.ListStartOffsets(testCtx(t), topic)
 	} else {
@@ -182,12 +186,12 @@ func listed(t *testing.T, addr, topic string, start bool) map[int32]int64 {
 	return out
 }
 
-// waitFor polls cond every 20ms until it holds or the test context ends.
+// waitFor polls cond every 50ms until it holds or the test context ends.
 // It is for conditions with no event to wait on (e.g. acks=0 writes landing).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	ctx := testCtx(t)
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for !cond() {
 		select {
@@ -332,6 +336,17 @@ var codecs = []struct {
 	bits int16 // the low three bits of a batch's attributes
 }{
 	{"none", 0}, {"gzip", 1}, {"snappy", 2}, {"lz4", 3}, {"zstd", 4},
+}
+
+// incompressible returns n random bytes: a value no codec can shrink, for
+// tests about sizes. (franz-go compresses with snappy by default, so a
+// repeated byte would be a few bytes on the wire.)
+func incompressible(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rand.Uint32())
+	}
+	return b
 }
 
 // bigValue is a value that compresses well, so a compressed batch is

@@ -19,7 +19,7 @@ func TestMessageTooLarge(t *testing.T) {
 	addr := startBroker(t, map[string]string{"message.max.bytes": "2000"})
 	createTopic(t, addr, "topic-limit", 1, map[string]*string{"max.message.bytes": kadm.StringPtr("1000")})
 	createTopic(t, addr, "broker-limit", 1, nil)
-	plain := newKgo(t, addr, kgo.DisableIdempotentWrite(), kgo.RecordRetries(1))
+	plain := newKgo(t, addr, kgo.DisableIdempotentWrite(), kgo.RecordRetries(1), kgo.ProducerBatchCompression(kgo.NoCompression()))
 	gzip := newKgo(t, addr, kgo.DisableIdempotentWrite(), kgo.ProducerBatchCompression(kgo.GzipCompression()))
 	ctx := testCtx(t)
 
@@ -30,7 +30,7 @@ func TestMessageTooLarge(t *testing.T) {
 		{"topic-limit", 1500},  // over the topic's 1000, under the broker's 2000
 		{"broker-limit", 3000}, // over the broker's 2000
 	} {
-		res := plain.ProduceSync(ctx, &kgo.Record{Topic: c.topic, Value: []byte(strings.Repeat("x", c.size))})
+		res := plain.ProduceSync(ctx, &kgo.Record{Topic: c.topic, Value: incompressible(c.size)})
 		requireKerr(t, c.topic+": uncompressed record too large", res.FirstErr(), kerr.MessageTooLarge)
 
 		small := produceFranz(t, plain, &kgo.Record{Topic: c.topic, Value: []byte("small")})
