@@ -35,7 +35,9 @@ func TestEveryAdvertisedVersionAnswers(t *testing.T) {
 	for _, k := range av.ApiKeys {
 		list = append(list, fmt.Sprintf("%s %d-%d", kmsg.NameForKey(k.ApiKey), k.MinVersion, k.MaxVersion))
 	}
-	defer func() { t.Logf("%d APIs advertised (%s); %d (API, version) pairs answered", len(av.ApiKeys), strings.Join(list, ", "), sent) }()
+	defer func() {
+		t.Logf("%d APIs advertised (%s); %d (API, version) pairs answered", len(av.ApiKeys), strings.Join(list, ", "), sent)
+	}()
 	for _, k := range av.ApiKeys {
 		if k.MinVersion > k.MaxVersion || k.MinVersion < 0 {
 			t.Errorf("API %d: advertised versions %d..%d", k.ApiKey, k.MinVersion, k.MaxVersion)
