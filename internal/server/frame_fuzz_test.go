@@ -54,6 +54,12 @@ func seedRequests() [][]byte {
 
 // FuzzDecodeRequest drives the path from an untrusted frame to a decoded
 // request: it must return an error or a request, never panic.
+//
+// NB: kmsg v1.15.0 reads a tagged-field count and loops that many times
+// even after the input is exhausted (internalReadTags), so a frame whose
+// tag count is huge costs seconds of CPU before it fails. The fuzzer
+// reports such inputs as hangs. It is a known upstream limitation, not
+// fixable here without kmsg's schema; don't commit those inputs as seeds.
 func FuzzDecodeRequest(f *testing.F) {
 	for _, s := range seedRequests() {
 		f.Add(s)
