@@ -347,6 +347,25 @@ check_interop() {
 	fi
 }
 
+# librdkafka's idempotent producer (InitProducerId, sequence numbers) and
+# record headers, each read back by kcat and by strata consume.
+check_idempotence_and_headers() {
+	local want
+	want=$(seq_lines idem- 100)
+	run "$WORK/create.out" st topic create e2e-idem --partitions 2 --replication-factor 1 ||
+		fail "strata topic create e2e-idem" "$(errof "$WORK/create.out")"
+	if produce "kcat -P -X enable.idempotence=true" "$want" kc -P -t e2e-idem -p 1 -X enable.idempotence=true; then
+		check "kcat idempotent producer: kcat reads back all 100 in order" "$want" kc -C -t e2e-idem -p 1 -o beginning -e
+	fi
+
+	if produce "kcat -P -H a=1 -H b=two" "with-headers" kc -P -t e2e-idem -p 0 -H a=1 -H b=two; then
+		check "kcat -f %h shows the headers kcat wrote" "a=1,b=two|with-headers" \
+			kc -C -t e2e-idem -p 0 -o beginning -e -f '%h|%s\n'
+		check "strata consume --print-headers shows the headers kcat wrote" "a:1,b:two	with-headers" \
+			st consume --topic e2e-idem --partition 0 --offset earliest --max-messages 1 --timeout-ms 10000 --print-headers
+	fi
+}
+
 # Offsets by timestamp: records produced after time T, and only they, are
 # found by kcat -o s@T and strata consume --from-timestamp T (ListOffsets
 # by time through librdkafka and franz-go).
@@ -436,6 +455,7 @@ main() {
 	check_compression
 	check_interop
 	check_timestamps
+	check_idempotence_and_headers
 	run_hooked_checks
 	check_restart
 }
