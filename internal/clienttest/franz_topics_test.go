@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -75,6 +76,11 @@ func TestFranzTopicLifecycle(t *testing.T) {
 	}
 	requireKerr(t, "shrink partitions", err, kerr.InvalidPartitions)
 
+	oldID := md.Topics["orders"].ID
+	if oldID == (kadm.TopicID{}) {
+		t.Errorf("metadata: topic %q has no topic ID", "orders")
+	}
+
 	del, err := adm.DeleteTopic(ctx, "orders")
 	if err == nil {
 		err = del.Err
@@ -104,5 +110,9 @@ func TestFranzTopicLifecycle(t *testing.T) {
 	})
 	if ends := endOffsets(t, addr, "orders"); len(ends) != 1 || ends[0] != 0 {
 		t.Fatalf("re-created topic end offsets = %v, want {0: 0}", ends)
+	}
+	// A raw Metadata request: kadm may answer from its client's cache.
+	if id := kadm.TopicID(topicID(t, newKgo(t, addr), "orders")); id == oldID || id == (kadm.TopicID{}) {
+		t.Errorf("re-created topic has ID %v; want a new, non-zero one (the deleted topic's was %v)", id, oldID)
 	}
 }

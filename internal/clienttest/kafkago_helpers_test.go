@@ -43,3 +43,23 @@ func consumeKafkaGo(t *testing.T, addr, topic string, partition int, offset int6
 	}
 	return out
 }
+
+// newKafkaGoWriter returns a synchronous kafka-go writer for topic with
+// acks=all and a short batch timeout (the default of one second would make
+// every synchronous write wait a second). It has its own transport: the
+// shared default one caches metadata for seconds and would not see a topic
+// created after its first use.
+func newKafkaGoWriter(t *testing.T, addr, topic string) *kafka.Writer {
+	tr := &kafka.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	w := &kafka.Writer{
+		Transport:    tr,
+		Addr:         kafka.TCP(addr),
+		Topic:        topic,
+		RequiredAcks: kafka.RequireAll,
+		BatchTimeout: 5 * time.Millisecond,
+		MaxAttempts:  5,
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}

@@ -3,7 +3,6 @@ package clienttest
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/segmentio/kafka-go"
@@ -95,49 +94,4 @@ func TestKeyPartitioningMatchesJava(t *testing.T) {
 			}
 		})
 	}
-}
-
-// saramaConfig is the sarama config every test starts from: synchronous
-// results, acks=all, and short backoffs so retries do not dominate a test.
-func saramaConfig() *sarama.Config {
-	cfg := sarama.NewConfig()
-	cfg.ClientID = "strata-clienttest"
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.Return.Errors = true
-	cfg.Producer.RequiredAcks = sarama.WaitForAll
-	cfg.Producer.Retry.Backoff = 50 * time.Millisecond
-	cfg.Metadata.Retry.Backoff = 50 * time.Millisecond
-	cfg.Consumer.Return.Errors = true
-	cfg.Consumer.MaxWaitTime = 200 * time.Millisecond
-	return cfg
-}
-
-func newSaramaSyncProducer(t *testing.T, addr string, cfg *sarama.Config) sarama.SyncProducer {
-	t.Helper()
-	p, err := sarama.NewSyncProducer([]string{addr}, cfg)
-	if err != nil {
-		t.Fatalf("sarama.NewSyncProducer: %v", err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p
-}
-
-// newKafkaGoWriter returns a synchronous kafka-go writer for topic with
-// acks=all and a short batch timeout (the default of one second would make
-// every synchronous write wait a second). It has its own transport: the
-// shared default one caches metadata for seconds and would not see a topic
-// created after its first use.
-func newKafkaGoWriter(t *testing.T, addr, topic string) *kafka.Writer {
-	tr := &kafka.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	w := &kafka.Writer{
-		Transport:    tr,
-		Addr:         kafka.TCP(addr),
-		Topic:        topic,
-		RequiredAcks: kafka.RequireAll,
-		BatchTimeout: 5 * time.Millisecond,
-		MaxAttempts:  5,
-	}
-	t.Cleanup(func() { w.Close() })
-	return w
 }

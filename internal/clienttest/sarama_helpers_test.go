@@ -2,6 +2,7 @@ package clienttest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -73,4 +74,29 @@ func sendSarama(t *testing.T, p sarama.SyncProducer, msgs ...*sarama.ProducerMes
 		out[i] = rec{m.Partition, m.Offset, string(k), string(v)}
 	}
 	return out
+}
+
+// saramaConfig is the sarama config every test starts from: synchronous
+// results, acks=all, and short backoffs so retries do not dominate a test.
+func saramaConfig() *sarama.Config {
+	cfg := sarama.NewConfig()
+	cfg.ClientID = "strata-clienttest"
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Return.Errors = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Retry.Backoff = 50 * time.Millisecond
+	cfg.Metadata.Retry.Backoff = 50 * time.Millisecond
+	cfg.Consumer.Return.Errors = true
+	cfg.Consumer.MaxWaitTime = 200 * time.Millisecond
+	return cfg
+}
+
+func newSaramaSyncProducer(t *testing.T, addr string, cfg *sarama.Config) sarama.SyncProducer {
+	t.Helper()
+	p, err := sarama.NewSyncProducer([]string{addr}, cfg)
+	if err != nil {
+		t.Fatalf("sarama.NewSyncProducer: %v", err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
 }

@@ -87,11 +87,14 @@ func (c crash) String() string {
 // and verify every ledger.
 func produceAndCrash(t *testing.T, b *broker, rng *rand.Rand, round int, how crash, idem, acks1 *ledger) {
 	t.Helper()
+	// Each round compresses with another codec, so recovery meets every
+	// kind of batch it must check without decompressing.
+	codec := codecs[round%len(codecs)]
 	ps := []*producer{
 		// franz-go's default producer: idempotent, acks=all.
-		startProducer(t, b.addr, idem, fmt.Sprintf("r%d-idem", round)),
+		startProducer(t, b.addr, idem, fmt.Sprintf("r%d-idem", round), kgo.ProducerBatchCompression(codec.codec)),
 		startProducer(t, b.addr, acks1, fmt.Sprintf("r%d-acks1", round),
-			kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite()),
+			kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(), kgo.ProducerBatchCompression(codec.codec)),
 	}
 	for _, p := range ps {
 		select {
@@ -116,7 +119,7 @@ func produceAndCrash(t *testing.T, b *broker, rng *rand.Rand, round int, how cra
 	default:
 		b.kill()
 	}
-	t.Logf("round %d: %v after %v; acknowledged so far: %s %d, %s %d", round, how, delay,
+	t.Logf("round %d (%s): %v after %v; acknowledged so far: %s %d, %s %d", round, codec.name, how, delay,
 		ps[0].prefix, ps[0].acked.Load(), ps[1].prefix, ps[1].acked.Load())
 	if how == sigkillTwice {
 		// Somewhere in the first 300ms of startup: recovery, or serving
@@ -152,4 +155,13 @@ func seeded(t *testing.T) *rand.Rand {
 		}
 	})
 	return rand.New(rand.NewPCG(seed, seed))
+}
+
+// codecs are the batch codecs the rounds cycle through.
+var codecs = []struct {
+	name  string
+	codec kgo.CompressionCodec
+}{
+	{"none", kgo.NoCompression()}, {"snappy", kgo.SnappyCompression()}, {"lz4", kgo.Lz4Compression()},
+	{"zstd", kgo.ZstdCompression()}, {"gzip", kgo.GzipCompression()},
 }
