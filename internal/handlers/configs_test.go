@@ -529,18 +529,21 @@ func TestTopicRetentionChangeTakesEffect(t *testing.T) {
 
 	err, msg := e.alterTopic(topic, false, set("retention.ms", "1"))
 	wantErr(t, "set retention.ms=1", err, msg, nil, "")
-	// Each batch has a segment of its own; all but the active one (offset
-	// 5) are older than 1 ms once the pass runs, so the start becomes 5.
+	// Each batch has a segment of its own and every one is older than 1 ms
+	// once the pass runs: as in Kafka, the active segment is rolled and
+	// deleted too, so the log empties and keeps its end offset, 6.
 	deadline := time.Now().Add(10 * time.Second)
 	s := e.startOffset(topic, 0)
-	for ; s != 5; s = e.startOffset(topic, 0) {
-		if s > 5 || time.Now().After(deadline) {
-			t.Fatalf("start offset %d after retention.ms=1, want 5 (the active segment's base)", s)
+	for ; s != 6; s = e.startOffset(topic, 0) {
+		if s > 6 || time.Now().After(deadline) {
+			t.Fatalf("start offset %d after retention.ms=1, want 6 (all expired)", s)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	fp := e.fetch(topic, 0, s)
-	if first, last := batchOffsets(t, fp.RecordBatches); fp.ErrorCode != 0 || first != s || last != 5 {
-		t.Fatalf("fetch at the new start %d: error %d, offsets %d..%d; want %d..5", s, fp.ErrorCode, first, last, s)
+	if fp := e.fetch(topic, 0, 5); fp.ErrorCode != kerr.OffsetOutOfRange.Code {
+		t.Fatalf("fetch of expired offset 5: error %d, want OFFSET_OUT_OF_RANGE", fp.ErrorCode)
+	}
+	if end := e.endOffset(topic, 0); end != 6 {
+		t.Fatalf("end offset %d after expiry, want 6", end)
 	}
 }

@@ -1,9 +1,11 @@
 package storage
 
-// Retention deletes whole closed segments from the head of a log: those
-// entirely below the log start offset (DeleteRecords), older than
-// retention.ms by their largest timestamp, or beyond retention.bytes. It
-// never deletes the active segment, nor a segment holding offsets at or
+// Retention deletes whole segments from the head of a log: those entirely
+// below the log start offset (DeleteRecords), older than retention.ms by
+// their largest timestamp, or beyond retention.bytes. When every segment
+// qualifies, the active one included, it is rolled first and then deleted,
+// as Kafka does, so a topic that stops receiving writes still empties
+// after retention.ms. It never deletes a segment holding offsets at or
 // above the high watermark (consumers may not have read them yet).
 
 import (
@@ -53,6 +55,15 @@ func (l *Log) deleteSegments(withLimits bool) (int, error) {
 		}
 		total -= size
 	}
+	if n == len(segs)-1 && l.activeExpired(segs[n], cfg, withLimits, nowMs, total, hw, start) {
+		// Roll, and the next pass sees the old active segment as closed.
+		if rolled, err := l.rollExpiredActive(segs[n]); err != nil || rolled {
+			if err != nil {
+				return 0, err
+			}
+			return l.deleteSegments(withLimits)
+		}
+	}
 	if n == 0 {
 		return 0, nil
 	}
@@ -93,4 +104,47 @@ func (l *Log) deleteSegments(withLimits bool) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// activeExpired reports whether the active segment a, all of whose older
+// segments are deletable, should go too: it has data, all of it below the
+// high watermark, and the log start offset, retention.ms or
+// retention.bytes condemns it.
+func (l *Log) activeExpired(a *segment, cfg *Config, withLimits bool, nowMs, total, hw, start int64) bool {
+	size := a.size.Load()
+	leo := l.leo.Load()
+	if size == 0 || leo > hw {
+		return false
+	}
+	if leo <= start {
+		return true
+	}
+	if !withLimits {
+		return false
+	}
+	if cfg.RetentionBytes >= 0 && total-size >= cfg.RetentionBytes {
+		return true
+	}
+	if cfg.RetentionMs < 0 {
+		return false
+	}
+	l.mu.Lock()
+	ts := l.mu.ix.maxTs
+	l.mu.Unlock()
+	if ts < 0 {
+		ts = a.created.UnixMilli()
+	}
+	return nowMs-ts > cfg.RetentionMs
+}
+
+// rollExpiredActive rolls the log if a is still its active segment; it
+// reports whether it rolled. A batch appended since a was judged is safe:
+// the next pass judges the rolled segment by its largest timestamp again.
+func (l *Log) rollExpiredActive(a *segment) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed.Load() || l.mu.active != a || a.size.Load() == 0 {
+		return false, nil
+	}
+	return true, l.rollLocked(l.leo.Load())
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -32,13 +33,46 @@ func TestRetentionByTime(t *testing.T) {
 	if len(l.segments()) != nsegs-n || l.LogStartOffset() != l.segments()[0].base {
 		t.Fatalf("start %d first %d", l.LogStartOffset(), l.segments()[0].base)
 	}
-	// Far future: all but the active segment go.
+	// Far future: everything goes, the active segment too (rolled first,
+	// as Kafka does); the log keeps its end offset and carries on there.
 	clock.Advance(time.Hour)
 	l.ApplyRetention()
-	if len(l.segments()) != 1 {
-		t.Fatalf("%d segments left", len(l.segments()))
+	if len(l.segments()) != 1 || l.segments()[0].size.Load() != 0 {
+		t.Fatalf("%d segments left, the last of %d bytes", len(l.segments()), l.segments()[len(l.segments())-1].size.Load())
 	}
-	readAll(t, l, l.LogStartOffset())
+	if l.LogStartOffset() != 30 || l.LogEndOffset() != 30 {
+		t.Fatalf("log start %d end %d, want 30 and 30", l.LogStartOffset(), l.LogEndOffset())
+	}
+	if _, err := l.Read(29, 1<<20, 30, true); !errors.Is(err, ErrOffsetOutOfRange) {
+		t.Fatalf("read of an expired offset: %v", err)
+	}
+	if res := mustAppend(t, l, makeBatch(batchSpec{n: 1, ts: clock.Now().UnixMilli()})); res.BaseOffset != 30 {
+		t.Fatalf("append after expiry at %d, want 30", res.BaseOffset)
+	}
+}
+
+// TestRetentionActiveSegmentAboveHW: an expired active segment whose data
+// is not all below the high watermark is kept.
+func TestRetentionActiveSegmentAboveHW(t *testing.T) {
+	clock := &testClock{now: timeAt(1_000_000)}
+	m := openTestManager(t, t.TempDir(), clock)
+	defer m.Close()
+	l, _ := m.Open(tp0, Config{RetentionMs: 1000, FileDeleteDelayMs: 1})
+	for i := 0; i < 3; i++ {
+		mustAppend(t, l, makeBatch(batchSpec{n: 1, ts: 1_000_000}))
+	}
+	l.SetHighWatermark(2)
+	clock.Advance(time.Hour)
+	if n, err := l.ApplyRetention(); n != 0 || err != nil {
+		t.Fatalf("deleted %d segments (%v) holding offsets above the HW", n, err)
+	}
+	if l.LogStartOffset() != 0 || len(l.segments()) != 1 {
+		t.Fatalf("log start %d, %d segments", l.LogStartOffset(), len(l.segments()))
+	}
+	l.SetHighWatermark(3)
+	if n, _ := l.ApplyRetention(); n != 1 || l.LogStartOffset() != 3 {
+		t.Fatalf("with the HW at the end: deleted %d, log start %d", n, l.LogStartOffset())
+	}
 }
 
 func TestRetentionBySize(t *testing.T) {
