@@ -9,6 +9,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sort"
 
@@ -19,6 +20,10 @@ import (
 	"github.com/strata-io/strata/internal/partition"
 	"github.com/strata-io/strata/internal/storage"
 )
+
+// ErrCloseConnection asks the server to close the connection as a
+// protocol signal rather than a fault (e.g. a failed acks=0 produce).
+var ErrCloseConnection = errors.New("closing connection to signal an error")
 
 // Env is what the handlers may use of the broker.
 type Env struct {

@@ -3,7 +3,8 @@ package handlers
 // Produce (key 0), v3–v10: record batch magic v2 only. The client chooses
 // the partition; the broker validates each batch (CRC, size, producer
 // sequence), stamps offsets and the leader epoch, and stores the bytes as
-// sent. acks=0 gets no response at all (the server drops it). The KIP-951
+// sent. acks=0 gets no response at all; if it fails, the connection is
+// closed instead, as in Kafka, so the producer notices. The KIP-951
 // leader hints of v10 are only sent with NOT_LEADER errors, which a single
 // node never returns. Transactions are not implemented yet: transactional
 // batches get INVALID_TXN_STATE.
@@ -65,6 +66,16 @@ func produce(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
 		resp.Topics = append(resp.Topics, st)
 	}
 	if r.Acks == 0 {
+		// No response: as in Kafka, a failure closes the connection,
+		// the only way an acks=0 producer learns that something is wrong
+		// (it then refreshes metadata and carries on).
+		for _, st := range resp.Topics {
+			for _, sp := range st.Partitions {
+				if sp.ErrorCode != 0 {
+					return nil, fmt.Errorf("%w: acks=0 produce to %s/%d failed with error code %d", ErrCloseConnection, st.Topic, sp.Partition, sp.ErrorCode)
+				}
+			}
+		}
 		return nil, nil
 	}
 	return resp, nil

@@ -1,7 +1,10 @@
 package handlers_test
 
 import (
+	"io"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -151,5 +154,33 @@ func TestProduceUnknownPartition(t *testing.T) {
 	}
 	if md.Has("missing") {
 		t.Fatal("produce created a topic")
+	}
+}
+
+// TestProduceAcksZeroErrorClosesConnection: an acks=0 produce that fails
+// gets no response, so the broker closes the connection, as Kafka does.
+func TestProduceAcksZeroErrorClosesConnection(t *testing.T) {
+	e := admStart(t, nil)
+	nc, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	req := kmsg.NewPtrProduceRequest()
+	req.Version = 9
+	req.Acks = 0
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "missing"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = batchOf("x")
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	frame := kmsg.NewRequestFormatter(kmsg.FormatterClientID("t")).AppendRequest(nil, req, 1)
+	if _, err := nc.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := nc.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("read %d bytes, err %v: want the connection closed (EOF)", n, err)
 	}
 }

@@ -44,7 +44,11 @@ func (b *Broker) serveConn(ctx context.Context, nc net.Conn) {
 		w:   bufio.NewWriterSize(nc, 64<<10),
 	}
 	defer nc.Close()
-	if err := c.serve(ctx); err != nil && !isClosedErr(err) {
+	switch err := c.serve(ctx); {
+	case err == nil, isClosedErr(err):
+	case errors.Is(err, handlers.ErrCloseConnection):
+		c.log.Debug("closing connection", "reason", err)
+	default:
 		c.log.Warn("closing connection", "err", err)
 	}
 }
