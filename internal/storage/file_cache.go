@@ -26,20 +26,20 @@ const fileCloseGrace = 30 * time.Second
 
 // segFile is the lazily opened .log file of one segment.
 type segFile struct {
-	f    atomic.Pointer[os.File] // nil when not open
-	used atomic.Bool             // clock bit: touched since the last sweep
+	f     atomic.Pointer[os.File] // nil when not open
+	clock clockSlot               // place in fileCache.mu.open
 
 	mu struct {
 		sync.Mutex
 		path string // current name (renamed to *.deleted on deletion)
 		dead bool   // closed for good: the segment's files are gone
 	}
-
-	slot int // position in fileCache.mu.open, -1 if absent; guarded by fileCache.mu
 }
 
+func (sf *segFile) clockSlot() *clockSlot { return &sf.clock }
+
 func newSegFile(path string) *segFile {
-	sf := &segFile{slot: -1}
+	sf := &segFile{clock: newClockSlot()}
 	sf.mu.path = path
 	return sf
 }
@@ -58,8 +58,7 @@ type fileCache struct {
 
 	mu struct {
 		sync.Mutex
-		open []*segFile
-		hand int
+		open clockRing[*segFile]
 	}
 }
 
@@ -83,9 +82,7 @@ func newFileCache(limit int, r *reaper) *fileCache {
 // usable for at least fileCloseGrace after a concurrent eviction.
 func (c *fileCache) get(sf *segFile) (*os.File, error) {
 	if f := sf.f.Load(); f != nil {
-		if !sf.used.Load() {
-			sf.used.Store(true)
-		}
+		sf.clock.touch()
 		return f, nil
 	}
 	sf.mu.Lock()
@@ -103,7 +100,7 @@ func (c *fileCache) get(sf *segFile) (*os.File, error) {
 		}
 		sf.f.Store(f)
 	}
-	sf.used.Store(true)
+	sf.clock.used.Store(true)
 	sf.mu.Unlock()
 	c.register(sf)
 	return f, nil
@@ -115,16 +112,13 @@ func (c *fileCache) get(sf *segFile) (*os.File, error) {
 func (c *fileCache) register(sf *segFile) {
 	var victims []*segFile
 	c.mu.Lock()
-	if sf.slot < 0 {
-		sf.slot = len(c.mu.open)
-		c.mu.open = append(c.mu.open, sf)
-	}
-	for len(c.mu.open) > c.limit {
-		v := c.pickVictimLocked(sf)
-		if v == nil {
+	c.mu.open.add(sf)
+	for c.mu.open.len() > c.limit {
+		v, ok := c.mu.open.victim(sf)
+		if !ok {
 			break
 		}
-		c.removeLocked(v)
+		c.mu.open.remove(v)
 		victims = append(victims, v)
 	}
 	c.mu.Unlock()
@@ -138,40 +132,6 @@ func (c *fileCache) register(sf *segFile) {
 	}
 }
 
-// pickVictimLocked sweeps the clock: a set bit buys a second chance.
-func (c *fileCache) pickVictimLocked(keep *segFile) *segFile {
-	n := len(c.mu.open)
-	for i := 0; i < 2*n+1; i++ {
-		if c.mu.hand >= len(c.mu.open) {
-			c.mu.hand = 0
-		}
-		v := c.mu.open[c.mu.hand]
-		c.mu.hand++
-		if v == keep {
-			continue
-		}
-		if v.used.Load() {
-			v.used.Store(false)
-			continue
-		}
-		return v
-	}
-	return nil
-}
-
-func (c *fileCache) removeLocked(sf *segFile) {
-	i := sf.slot
-	if i < 0 {
-		return
-	}
-	last := len(c.mu.open) - 1
-	c.mu.open[i] = c.mu.open[last]
-	c.mu.open[i].slot = i
-	c.mu.open[last] = nil
-	c.mu.open = c.mu.open[:last]
-	sf.slot = -1
-}
-
 // forget removes sf from the cache and returns its open file, if any, which
 // the caller now owns.
 func (c *fileCache) forget(sf *segFile) *os.File {
@@ -179,7 +139,7 @@ func (c *fileCache) forget(sf *segFile) *os.File {
 	f := sf.f.Swap(nil)
 	sf.mu.Unlock()
 	c.mu.Lock()
-	c.removeLocked(sf)
+	c.mu.open.remove(sf)
 	c.mu.Unlock()
 	return f
 }
@@ -188,7 +148,7 @@ func (c *fileCache) forget(sf *segFile) *os.File {
 func (c *fileCache) openCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.mu.open)
+	return c.mu.open.len()
 }
 
 // reaper runs delayed work: closing evicted files and removing deleted

@@ -20,18 +20,17 @@ type indexCache struct {
 
 	mu struct {
 		sync.Mutex
-		segs  []*segment
-		hand  int
+		segs  clockRing[*segment]
 		bytes int64
 	}
 }
 
 // Per segment state guarded by indexCache.mu lives in segment.cache.
 type indexCacheSlot struct {
-	slot   int   // index in indexCache.mu.segs, -1 if absent
-	bytes  int64 // accounted size
-	pinned bool  // active segment: never cached nor evicted
-	dead   bool  // deleted segment: never cached again
+	clock  clockSlot // place in indexCache.mu.segs; its clock bit is set lock-free on use
+	bytes  int64     // accounted size
+	pinned bool      // active segment: never cached nor evicted
+	dead   bool      // deleted segment: never cached again
 }
 
 func newIndexCache(budget int64) *indexCache {
@@ -46,16 +45,13 @@ func (c *indexCache) add(s *segment, ix *segIndex) {
 	if s.cache.pinned || s.cache.dead || s.idx.Load() != ix {
 		return
 	}
-	if s.cache.slot < 0 {
-		s.cache.slot = len(c.mu.segs)
-		c.mu.segs = append(c.mu.segs, s)
-	}
+	c.mu.segs.add(s)
 	c.mu.bytes -= s.cache.bytes
 	s.cache.bytes = ix.bytes()
 	c.mu.bytes += s.cache.bytes
-	for c.mu.bytes > c.budget && len(c.mu.segs) > 1 {
-		v := c.pickVictimLocked(s)
-		if v == nil {
+	for c.mu.bytes > c.budget && c.mu.segs.len() > 1 {
+		v, ok := c.mu.segs.victim(s)
+		if !ok {
 			break
 		}
 		c.removeLocked(v)
@@ -63,38 +59,12 @@ func (c *indexCache) add(s *segment, ix *segIndex) {
 	}
 }
 
-func (c *indexCache) pickVictimLocked(keep *segment) *segment {
-	n := len(c.mu.segs)
-	for i := 0; i < 2*n+1; i++ {
-		if c.mu.hand >= len(c.mu.segs) {
-			c.mu.hand = 0
-		}
-		v := c.mu.segs[c.mu.hand]
-		c.mu.hand++
-		if v == keep {
-			continue
-		}
-		if v.idxUsed.Load() {
-			v.idxUsed.Store(false)
-			continue
-		}
-		return v
-	}
-	return nil
-}
-
 func (c *indexCache) removeLocked(s *segment) {
-	i := s.cache.slot
-	if i < 0 {
+	if s.cache.clock.pos < 0 {
 		return
 	}
-	last := len(c.mu.segs) - 1
-	c.mu.segs[i] = c.mu.segs[last]
-	c.mu.segs[i].cache.slot = i
-	c.mu.segs[last] = nil
-	c.mu.segs = c.mu.segs[:last]
+	c.mu.segs.remove(s)
 	c.mu.bytes -= s.cache.bytes
-	s.cache.slot = -1
 	s.cache.bytes = 0
 }
 
@@ -131,3 +101,5 @@ func (c *indexCache) usedBytes() int64 {
 	defer c.mu.Unlock()
 	return c.mu.bytes
 }
+
+func (s *segment) clockSlot() *clockSlot { return &s.cache.clock }

@@ -69,10 +69,9 @@ type segment struct {
 
 	// idx is the segment's indexes: pinned while active, else loaded on
 	// demand (loadMu) and evictable by the Manager's index cache.
-	idx     atomic.Pointer[segIndex]
-	idxUsed atomic.Bool
-	loadMu  sync.Mutex
-	cache   indexCacheSlot // guarded by indexCache.mu
+	idx    atomic.Pointer[segIndex]
+	loadMu sync.Mutex
+	cache  indexCacheSlot // guarded by indexCache.mu, but for its clock bit
 
 	// closedMax is a closed segment's largest timestamp (from its time
 	// index's last entry), loaded on demand.
@@ -90,7 +89,7 @@ func newSegment(owner *Log, base int64) *segment {
 		base:    base,
 		file:    newSegFile(segmentPath(dir, base, logSuffix)),
 		created: env.now(),
-		cache:   indexCacheSlot{slot: -1},
+		cache:   indexCacheSlot{clock: newClockSlot()},
 	}
 	s.limit.Store(1<<63 - 1)
 	return s
@@ -128,9 +127,7 @@ func (s *segment) rel(offset int64) int64 { return offset - s.base }
 // needed.
 func (s *segment) indexes() (*segIndex, error) {
 	if ix := s.idx.Load(); ix != nil {
-		if !s.idxUsed.Load() {
-			s.idxUsed.Store(true)
-		}
+		s.cache.clock.touch()
 		return ix, nil
 	}
 	s.loadMu.Lock()
@@ -160,7 +157,7 @@ func (s *segment) indexes() (*segIndex, error) {
 		}
 	}
 	s.idx.Store(ix)
-	s.idxUsed.Store(true)
+	s.cache.clock.used.Store(true)
 	s.env.indexes.add(s, ix)
 	return ix, nil
 }
