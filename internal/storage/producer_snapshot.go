@@ -178,14 +178,7 @@ func (s *ProducerStates) WriteSnapshot(dir string, offset int64) error {
 	if err != nil {
 		return err
 	}
-	path := producerSnapshotPath(dir, offset)
-	tmp := path + ".tmp"
-	if err := writeSnapshotFile(tmp, data); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("storage: write producer snapshot: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := writeFileAtomic(producerSnapshotPath(dir, offset), data); err != nil {
 		return fmt.Errorf("storage: write producer snapshot: %w", err)
 	}
 	offsets, err := listProducerSnapshots(dir)
@@ -203,22 +196,6 @@ func (s *ProducerStates) WriteSnapshot(dir string, offset int64) error {
 		}
 	}
 	return syncSnapshotDir(dir)
-}
-
-func writeSnapshotFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // syncSnapshotDir makes renames and removals in dir durable.
@@ -268,7 +245,7 @@ func listProducerSnapshots(dir string) ([]int64, error) {
 // Corrupt snapshots are skipped and removed, as are leftover temporary
 // files of an interrupted WriteSnapshot. Only I/O errors are returned.
 func LoadProducerSnapshot(dir string, maxOffset int64) (s *ProducerStates, snapOffset int64, err error) {
-	if tmps, _ := filepath.Glob(filepath.Join(dir, "*"+producerSnapshotSuffix+".tmp")); len(tmps) > 0 {
+	if tmps, _ := filepath.Glob(filepath.Join(dir, "*"+producerSnapshotSuffix+checkpointTmpSuffix)); len(tmps) > 0 {
 		for _, t := range tmps {
 			os.Remove(t)
 		}
