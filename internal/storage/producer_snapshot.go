@@ -195,17 +195,7 @@ func (s *ProducerStates) WriteSnapshot(dir string, offset int64) error {
 			return fmt.Errorf("storage: prune producer snapshots: %w", err)
 		}
 	}
-	return syncSnapshotDir(dir)
-}
-
-// syncSnapshotDir makes renames and removals in dir durable.
-func syncSnapshotDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("storage: sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("storage: sync %s: %w", dir, err)
 	}
 	return nil
@@ -303,5 +293,8 @@ func DeleteProducerSnapshotsAbove(dir string, offset int64) error {
 	if !removed {
 		return nil
 	}
-	return syncSnapshotDir(dir)
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("storage: sync %s: %w", dir, err)
+	}
+	return nil
 }
