@@ -52,13 +52,14 @@ clients_run() {
 		case $st in
 		ok) pass "$name" ;;
 		FAIL) fail "$name" "${detail//\\n/$'\n'}" ;;
-		info) say "e2e: $name" ;;
 		esac
 	done <"$out"
 	if ((status == 0)) || { ((status == 1)) && grep -q '^FAIL' "$out"; }; then
 		return 0
 	fi
-	fail "$client: its check script ran to the end" "exit status $status (124: the 60 s limit) from: $*" "$(errof "$out")"
+	local why="exit status $status"
+	((status == 124)) && why="killed at the 60 s limit"
+	fail "$client: its check script ran to the end" "$why: $*" "$(errof "$out")"
 	return 1
 }
 
