@@ -11,18 +11,15 @@
 # librdkafka really sent, and the broker log shows that no group request
 # came (librdkafka sees FindCoordinator is not advertised and does not ask).
 #
-# Compression: librdkafka 2.0.2 (Debian bookworm's, also kcat's) compresses
-# only zstd against Strata and sends gzip, snappy and lz4 batches
-# uncompressed, logging "Broker does not support compression type gzip: not
-# compressing batch" (debug=msg). Its rd_kafka_msgset_writer_select_MsgVersion
-# asks whether the broker serves Produce somewhere in v0..v0 for gzip, snappy
-# and lz4 (v0..v7 for zstd); Strata serves Produce v3-v10, so the answer is
-# no. That is a librdkafka bug (confluentinc/librdkafka#4956), which Kafka 4.0
-# works around in the broker by still advertising Produce v0-v2 while
-# refusing them (KAFKA-18659). lz4 needs FindCoordinator advertised as well
-# (librdkafka's LZ4 feature test). The records still arrive intact; the check
-# of the batches on disk pins down exactly this, and needs updating if the
-# broker's ApiVersions changes.
+# Compression: librdkafka before 2.10 enables gzip, snappy and lz4 only if
+# the broker advertises Produce v0 (confluentinc/librdkafka#4956). Strata,
+# like Kafka 4.0 (KAFKA-18659), advertises Produce from v0 while refusing
+# v0-v2, so gzip, snappy and zstd arrive compressed. lz4 also needs
+# FindCoordinator advertised (librdkafka's LZ4 feature test), which comes
+# with consumer groups: until then librdkafka sends lz4 batches
+# uncompressed, logging "Broker does not support compression type lz4". The
+# records arrive intact either way; the check of the batches on disk pins
+# down exactly this, and needs updating when groups land.
 # shellcheck source=SCRIPTDIR/../lib/clients.bash
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/clients.bash"
 
@@ -36,9 +33,9 @@ confluent_kafka_checks() {
 	clients_run confluent-kafka "$out.run" /usr/bin/python3 -B "$py/confluent_kafka_check.py" run "$ADDR" "$topic" "$out"
 	if [[ -s $out/produced.txt ]]; then
 		clients_crosscheck confluent-kafka "$topic" "$out/produced.txt"
-		# librdkafka 2.0.2 compresses only zstd here: see the note above.
-		clients_batches confluent-kafka "$topic" "$(printf 'none plain\nzstd idempotent')" \
-			"on disk, zstd batches compressed and idempotent; gzip, snappy, lz4 sent uncompressed"
+		# Every codec but lz4 compressed: see the note above.
+		clients_batches confluent-kafka "$topic" "$(printf 'gzip plain\nnone plain\nsnappy plain\nzstd idempotent')" \
+			"on disk, gzip, snappy and zstd batches compressed (zstd idempotent); lz4 sent uncompressed until FindCoordinator exists"
 	fi
 	clients_run confluent-kafka "$out.delete" /usr/bin/python3 -B "$py/confluent_kafka_check.py" delete "$ADDR" "$topic"
 	clients_log_clean confluent-kafka "$mark"

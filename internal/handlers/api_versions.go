@@ -1,7 +1,8 @@
 package handlers
 
 // ApiVersions (key 18), v0–v3. Advertises exactly the table of implemented
-// APIs. A request for a version newer than v3 is answered in v0 layout with
+// APIs, with one exception kept for compatibility: Produce is advertised
+// from v0 though only v3+ is served (see produce.go). A request for a version newer than v3 is answered in v0 layout with
 // UNSUPPORTED_VERSION and the API list (KIP-511), which the server does
 // before decoding the body; see server.apiVersionsFallback.
 
@@ -26,7 +27,7 @@ func APIVersionList() []kmsg.ApiVersionsResponseApiKey {
 	apis := APIs()
 	out := make([]kmsg.ApiVersionsResponseApiKey, len(apis))
 	for i, a := range apis {
-		out[i] = kmsg.ApiVersionsResponseApiKey{ApiKey: a.Key, MinVersion: a.MinVersion, MaxVersion: a.MaxVersion}
+		out[i] = kmsg.ApiVersionsResponseApiKey{ApiKey: a.Key, MinVersion: a.advertisedMin(), MaxVersion: a.MaxVersion}
 	}
 	return out
 }

@@ -56,7 +56,19 @@ type API struct {
 	Key        int16
 	MinVersion int16
 	MaxVersion int16
-	Handle     Func
+	// AdvertiseFromV0 makes ApiVersions report v0 as the minimum while
+	// requests below MinVersion are still refused. See produce.go for the
+	// one API that needs it.
+	AdvertiseFromV0 bool
+	Handle          Func
+}
+
+// advertisedMin is the minimum version ApiVersions reports for a.
+func (a API) advertisedMin() int16 {
+	if a.AdvertiseFromV0 {
+		return 0
+	}
+	return a.MinVersion
 }
 
 // table lists every implemented API. ApiVersions advertises exactly this.

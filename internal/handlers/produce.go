@@ -8,6 +8,14 @@ package handlers
 // leader hints of v10 are only sent with NOT_LEADER errors, which a single
 // node never returns. Transactions are not implemented yet: transactional
 // batches get INVALID_TXN_STATE.
+//
+// NB: ApiVersions advertises Produce from v0, though v0–v2 (message
+// formats 0 and 1) are refused by closing the connection. librdkafka
+// before 2.10 enables gzip, snappy and lz4 only if the broker lists
+// Produce v0 (librdkafka issue 4956): without it those clients silently
+// send uncompressed batches. Kafka 4.0 does the same for the same reason
+// (KAFKA-18659). Clients pick the highest common version, so none of them
+// ever sends v0–v2 to us.
 
 import (
 	"context"
@@ -21,7 +29,7 @@ import (
 )
 
 func init() {
-	register(API{Key: 0, MinVersion: 3, MaxVersion: 10, Handle: produce})
+	register(API{Key: 0, MinVersion: 3, MaxVersion: 10, AdvertiseFromV0: true, Handle: produce})
 }
 
 var errTransactional = errors.New("transactions are not supported yet")
