@@ -51,6 +51,7 @@ var BrokerDefs = newSet([]Def{
 	{Name: "compression.type", Type: TypeString, Default: "producer", OneOf: []string{"producer"}, Doc: "Final compression; only producer."},
 	{Name: "unclean.leader.election.enable", Type: TypeBoolean, Default: "false", Dynamic: true, Doc: "Allow out-of-ISR leaders."},
 	longDef("producer.id.expiration.ms", 86400000, 1, "Idle producer state is dropped after this, ms."),
+	longDef("producer.id.expiration.check.interval.ms", 600000, 1, "How often idle producer state is looked for, ms."),
 })
 
 // brokerAliases are other Kafka names accepted for the same setting.

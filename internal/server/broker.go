@@ -90,9 +90,11 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 		return nil, fmt.Errorf("opening metadata: %w", err)
 	}
 	b.logs, err = storage.OpenManager(dir, storage.ManagerOptions{
-		Logger:                 logger,
-		RetentionCheckInterval: time.Duration(cfg.Int("log.retention.check.interval.ms")) * time.Millisecond,
-		CheckpointInterval:     time.Duration(cfg.Int("replica.high.watermark.checkpoint.interval.ms")) * time.Millisecond,
+		Logger:                            logger,
+		RetentionCheckInterval:            time.Duration(cfg.Int("log.retention.check.interval.ms")) * time.Millisecond,
+		CheckpointInterval:                time.Duration(cfg.Int("replica.high.watermark.checkpoint.interval.ms")) * time.Millisecond,
+		ProducerIDExpiration:              time.Duration(cfg.Int("producer.id.expiration.ms")) * time.Millisecond,
+		ProducerIDExpirationCheckInterval: time.Duration(cfg.Int("producer.id.expiration.check.interval.ms")) * time.Millisecond,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opening logs: %w", err)

@@ -5,7 +5,11 @@ package storage
 // and producer_snapshot.go; this file is the narrow seam the append,
 // recovery and truncation paths go through.
 
-import "github.com/strata-io/strata/internal/record"
+import (
+	"time"
+
+	"github.com/strata-io/strata/internal/record"
+)
 
 // producerTracker is what the log needs from the producer state. It is owned
 // by the log's mutex.
@@ -17,6 +21,8 @@ type producerTracker interface {
 	record(h *record.Header)
 	// writeSnapshot persists the state as of offset (the log end offset).
 	writeSnapshot(dir string, offset int64) error
+	// expire forgets producers idle for maxIdleMs or more as of nowMs.
+	expire(nowMs, maxIdleMs int64) int
 }
 
 // producerStates adapts *ProducerStates.
@@ -33,6 +39,10 @@ func (p producerStates) writeSnapshot(dir string, offset int64) error {
 	return p.s.WriteSnapshot(dir, offset)
 }
 
+func (p producerStates) expire(nowMs, maxIdleMs int64) int {
+	return p.s.ExpireProducers(nowMs, maxIdleMs)
+}
+
 // loadProducers loads the newest snapshot at or below maxOffset; the caller
 // replays batches from snapOffset. On an I/O error the state is empty and
 // the whole log is replayed.
@@ -47,4 +57,17 @@ func loadProducers(dir string, maxOffset int64) (p producerTracker, snapOffset i
 // deleteProducerSnapshotsAbove removes snapshots of offsets past offset.
 func deleteProducerSnapshotsAbove(dir string, offset int64) error {
 	return DeleteProducerSnapshotsAbove(dir, offset)
+}
+
+// ExpireProducers forgets the idempotence state of producers whose last
+// batch is maxIdle or more older than now (producer.id.expiration.ms), so
+// that the state does not grow with every producer id ever seen. A producer
+// that comes back after that is treated as new. It returns how many went.
+func (l *Log) ExpireProducers(now time.Time, maxIdle time.Duration) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed.Load() {
+		return 0
+	}
+	return l.mu.prod.expire(now.UnixMilli(), maxIdle.Milliseconds())
 }

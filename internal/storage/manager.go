@@ -26,6 +26,12 @@ type ManagerOptions struct {
 	// CheckpointInterval is how often HW / recovery point / log start offset
 	// checkpoints are written (5 s).
 	CheckpointInterval time.Duration
+	// ProducerIDExpiration is producer.id.expiration.ms (1 day): idle
+	// producers' idempotence state is dropped after it. Checked every
+	// ProducerIDExpirationCheckInterval
+	// (producer.id.expiration.check.interval.ms, 10 min).
+	ProducerIDExpiration              time.Duration
+	ProducerIDExpirationCheckInterval time.Duration
 	// FlushCheckInterval is how often logs are checked against flush.ms
 	// (log.flush.scheduler.interval.ms; 1 s).
 	FlushCheckInterval time.Duration
@@ -104,6 +110,12 @@ func OpenManager(dir string, opts ManagerOptions) (*Manager, error) {
 	}
 	if opts.RetentionCheckInterval <= 0 {
 		opts.RetentionCheckInterval = 5 * time.Minute
+	}
+	if opts.ProducerIDExpiration <= 0 {
+		opts.ProducerIDExpiration = 24 * time.Hour
+	}
+	if opts.ProducerIDExpirationCheckInterval <= 0 {
+		opts.ProducerIDExpirationCheckInterval = 10 * time.Minute
 	}
 	if opts.CheckpointInterval <= 0 {
 		opts.CheckpointInterval = 5 * time.Second
@@ -480,6 +492,12 @@ func (m *Manager) startBackground() {
 			if _, err := l.ApplyRetention(); err != nil && !errors.Is(err, ErrClosed) {
 				m.env.logger.Warn("retention", "dir", l.dir, "err", err)
 			}
+		}
+	})
+	m.loop(m.opts.ProducerIDExpirationCheckInterval, func() {
+		now := m.env.now()
+		for _, l := range m.openLogs() {
+			l.ExpireProducers(now, m.opts.ProducerIDExpiration)
 		}
 	})
 	m.loop(m.opts.CheckpointInterval, func() {

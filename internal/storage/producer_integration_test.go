@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestIdempotentAppend(t *testing.T) {
@@ -43,5 +44,30 @@ func TestIdempotentAppend(t *testing.T) {
 	l.TruncateTo(30)
 	if res, err := l.Append(makeBatch(batchSpec{n: 1, pid: 7, epoch: 1, seq: 30}), 0); err != nil || res.Duplicate || res.BaseOffset != 30 {
 		t.Fatalf("after truncate: %+v %v", res, err)
+	}
+}
+
+// TestLogExpireProducers: a producer idle for producer.id.expiration.ms is
+// forgotten (a retry of its last batch is then new data, as in Kafka),
+// while an active one keeps its duplicate detection.
+func TestLogExpireProducers(t *testing.T) {
+	clock := &testClock{now: timeAt(1_000_000)}
+	m := openTestManager(t, t.TempDir(), clock)
+	defer m.Close()
+	l, _ := m.Open(tp0, Config{})
+	idle := makeBatch(batchSpec{n: 1, pid: 1, epoch: 0, seq: 0, ts: 1_000_000})
+	mustAppend(t, l, append([]byte(nil), idle...))
+	clock.Advance(2 * time.Hour)
+	active := makeBatch(batchSpec{n: 1, pid: 2, epoch: 0, seq: 0, ts: clock.Now().UnixMilli()})
+	mustAppend(t, l, append([]byte(nil), active...))
+
+	if n := l.ExpireProducers(clock.Now(), time.Hour); n != 1 {
+		t.Fatalf("expired %d producers, want 1 (the idle one)", n)
+	}
+	if res := mustAppend(t, l, append([]byte(nil), active...)); !res.Duplicate {
+		t.Fatal("the active producer's retry was not recognised after expiry ran")
+	}
+	if res := mustAppend(t, l, append([]byte(nil), idle...)); res.Duplicate || res.BaseOffset != 2 {
+		t.Fatalf("expired producer's batch: %+v, want new data at offset 2", res)
 	}
 }
