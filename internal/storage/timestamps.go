@@ -111,6 +111,12 @@ func readBatch(f *os.File, pos int64, h *record.Header) ([]byte, error) {
 
 // firstRecordAtOrAfter decodes the batch at pos and returns its first record
 // with timestamp >= ts and offset >= minOffset.
+//
+// NB: stored batches passed their CRC check, but their compressed records
+// were never decoded (the produce path does not decompress). A batch whose
+// records cannot be read, or would inflate past the decompression limit,
+// is answered at batch granularity: its first offset at or after
+// minOffset, with the batch's max timestamp, which is >= ts.
 func firstRecordAtOrAfter(f *os.File, pos int64, h *record.Header, ts, minOffset int64) (int64, int64, bool, error) {
 	b, err := readBatch(f, pos, h)
 	if err != nil {
@@ -126,7 +132,10 @@ func firstRecordAtOrAfter(f *os.File, pos int64, h *record.Header, ts, minOffset
 		return true
 	})
 	if err != nil {
-		return 0, 0, false, fmt.Errorf("%w: batch at %d of %s: %w", ErrCorrupt, pos, f.Name(), err)
+		if h.MaxTimestamp < ts || h.LastOffset() < minOffset {
+			return -1, -1, false, nil
+		}
+		return max(h.BaseOffset, minOffset), h.MaxTimestamp, true, nil
 	}
 	return off, t, found, nil
 }

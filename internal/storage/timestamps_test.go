@@ -1,6 +1,12 @@
 package storage
 
-import "testing"
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"testing"
+
+	"github.com/strata-io/strata/internal/record"
+)
 
 func TestOffsetForTimestamp(t *testing.T) {
 	m := openTestManager(t, t.TempDir(), nil)
@@ -77,5 +83,27 @@ func TestMaxTimestamp(t *testing.T) {
 	mustAppend(t, l, makeBatch(batchSpec{n: 2, ts: 9999}))
 	if off, ts, _ := l.MaxTimestamp(); off != 36 || ts != 9999 {
 		t.Fatalf("MaxTimestamp = %d %d", off, ts)
+	}
+}
+
+// TestOffsetForTimestampUndecodableBatch: a batch whose CRC is right but
+// whose records cannot be decoded (it claims gzip but is not) is answered
+// at batch granularity instead of failing the lookup.
+func TestOffsetForTimestampUndecodableBatch(t *testing.T) {
+	m := openTestManager(t, t.TempDir(), nil)
+	defer m.Close()
+	l, _ := m.Open(tp0, Config{})
+	mustAppend(t, l, makeBatch(batchSpec{n: 2, ts: 1000}))
+	bad := makeBatch(batchSpec{n: 3, ts: 5000})
+	binary.BigEndian.PutUint16(bad[21:], binary.BigEndian.Uint16(bad[21:])|record.CodecGzip)
+	binary.BigEndian.PutUint32(bad[17:], crc32.Checksum(bad[21:], crc32.MakeTable(crc32.Castagnoli)))
+	mustAppend(t, l, bad)
+
+	off, ts, found, err := l.OffsetForTimestamp(4000)
+	if err != nil || !found || off != 2 || ts < 4000 {
+		t.Fatalf("got offset %d ts %d found %v err %v; want the undecodable batch's first offset 2", off, ts, found, err)
+	}
+	if _, _, found, err := l.OffsetForTimestamp(1 << 50); found || err != nil {
+		t.Fatalf("a timestamp past every batch: found %v err %v", found, err)
 	}
 }
