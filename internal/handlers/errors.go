@@ -41,6 +41,9 @@ var errorCodes = []struct {
 	{storage.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch.Code},
 	{storage.ErrInvalidRecord, kerr.InvalidRecord.Code},
 	{storage.ErrClosed, kerr.NotLeaderForPartition.Code},
+	// A log file that cannot be read as written: Kafka's storage error,
+	// which clients retry (elsewhere, once replicas exist).
+	{storage.ErrCorrupt, kerr.KafkaStorageError.Code},
 	{partition.ErrNotEnoughReplicas, kerr.NotEnoughReplicas.Code},
 	{partition.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch.Code},
 	{partition.ErrUnknownLeaderEpoch, kerr.UnknownLeaderEpoch.Code},
