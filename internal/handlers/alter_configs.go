@@ -29,22 +29,17 @@ func init() {
 func alterConfigs(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	r := req.Body.(*kmsg.AlterConfigsRequest)
 	resp := r.ResponseKind().(*kmsg.AlterConfigsResponse)
-	count := map[resourceKey]int{}
-	for _, rr := range r.Resources {
-		count[resourceKey{rr.ResourceType, rr.ResourceName}]++
-	}
-	for _, rr := range r.Resources {
+	errs := alterEach(r.Resources,
+		func(rr kmsg.AlterConfigsRequestResource) resourceKey {
+			return resourceKey{rr.ResourceType, rr.ResourceName}
+		},
+		func(rr kmsg.AlterConfigsRequestResource) error { return alterConfigsResource(env, rr, r.ValidateOnly) })
+	for i, rr := range r.Resources {
 		sr := kmsg.NewAlterConfigsResponseResource()
 		sr.ResourceType = rr.ResourceType
 		sr.ResourceName = rr.ResourceName
-		var err error
-		if count[resourceKey{rr.ResourceType, rr.ResourceName}] > 1 {
-			err = errDuplicateResource
-		} else {
-			err = alterConfigsResource(env, rr, r.ValidateOnly)
-		}
-		sr.ErrorCode = errorCode(err)
-		sr.ErrorMessage = errorMessage(err)
+		sr.ErrorCode = errorCode(errs[i])
+		sr.ErrorMessage = errorMessage(errs[i])
 		resp.Resources = append(resp.Resources, sr)
 	}
 	return resp, nil

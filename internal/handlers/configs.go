@@ -185,6 +185,25 @@ type resourceKey struct {
 
 var errDuplicateResource = fmt.Errorf("%w: each resource must appear at most once", errInvalidRequest)
 
+// alterEach runs alter on every resource of an alter request and returns
+// the outcome of each, in request order. A resource named more than once
+// is refused (every occurrence) without running alter, as Kafka does.
+func alterEach[R any](resources []R, key func(R) resourceKey, alter func(R) error) []error {
+	count := make(map[resourceKey]int, len(resources))
+	for _, r := range resources {
+		count[key(r)]++
+	}
+	errs := make([]error, len(resources))
+	for i, r := range resources {
+		if count[key(r)] > 1 {
+			errs[i] = errDuplicateResource
+			continue
+		}
+		errs[i] = alter(r)
+	}
+	return errs
+}
+
 // changeFunc computes a resource's new dynamic config set from the current
 // one (which it must not modify); defs are the resource type's configs.
 type changeFunc func(cur map[string]string, defs config.Set) (map[string]string, error)

@@ -29,22 +29,19 @@ func init() {
 func incrementalAlterConfigs(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	r := req.Body.(*kmsg.IncrementalAlterConfigsRequest)
 	resp := r.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
-	count := map[resourceKey]int{}
-	for _, rr := range r.Resources {
-		count[resourceKey{rr.ResourceType, rr.ResourceName}]++
-	}
-	for _, rr := range r.Resources {
+	errs := alterEach(r.Resources,
+		func(rr kmsg.IncrementalAlterConfigsRequestResource) resourceKey {
+			return resourceKey{rr.ResourceType, rr.ResourceName}
+		},
+		func(rr kmsg.IncrementalAlterConfigsRequestResource) error {
+			return incrementalAlterResource(env, rr, r.ValidateOnly)
+		})
+	for i, rr := range r.Resources {
 		sr := kmsg.NewIncrementalAlterConfigsResponseResource()
 		sr.ResourceType = rr.ResourceType
 		sr.ResourceName = rr.ResourceName
-		var err error
-		if count[resourceKey{rr.ResourceType, rr.ResourceName}] > 1 {
-			err = errDuplicateResource
-		} else {
-			err = incrementalAlterResource(env, rr, r.ValidateOnly)
-		}
-		sr.ErrorCode = errorCode(err)
-		sr.ErrorMessage = errorMessage(err)
+		sr.ErrorCode = errorCode(errs[i])
+		sr.ErrorMessage = errorMessage(errs[i])
 		resp.Resources = append(resp.Resources, sr)
 	}
 	return resp, nil
