@@ -15,7 +15,9 @@ import (
 // BrokerDefs are the broker configs Strata understands, with Kafka's
 // defaults. Dynamic ones can be changed at runtime with AlterConfigs /
 // IncrementalAlterConfigs on the broker resource.
-var BrokerDefs = newSet([]Def{
+var BrokerDefs = newSet(append(coreDefs, groupDefs...))
+
+var coreDefs = []Def{
 	intDef("node.id", 1, 0, math.MaxInt32, "This broker's id."),
 	{Name: "listeners", Type: TypeString, Default: "PLAINTEXT://127.0.0.1:9092", Check: checkListener, Doc: "Address to listen on (PLAINTEXT://host:port or host:port)."},
 	{Name: "advertised.listeners", Type: TypeString, NoDefault: true, Check: checkListener, Doc: "Address given to clients; defaults to listeners."},
@@ -52,7 +54,7 @@ var BrokerDefs = newSet([]Def{
 	{Name: "unclean.leader.election.enable", Type: TypeBoolean, Default: "false", Dynamic: true, Doc: "Allow out-of-ISR leaders."},
 	longDef("producer.id.expiration.ms", 86400000, 1, "Idle producer state is dropped after this, ms."),
 	longDef("producer.id.expiration.check.interval.ms", 600000, 1, "How often idle producer state is looked for, ms."),
-})
+}
 
 // brokerAliases are other Kafka names accepted for the same setting.
 var brokerAliases = map[string]string{
@@ -74,7 +76,7 @@ func NewBroker(set map[string]string) (Broker, error) {
 			return Broker{}, err
 		}
 	}
-	return b, nil
+	return b, checkGroupConfigs(b)
 }
 
 func (b *Broker) put(name, v string) error {
@@ -110,7 +112,7 @@ func (b Broker) With(more map[string]string) (Broker, error) {
 			return Broker{}, err
 		}
 	}
-	return out, nil
+	return out, checkGroupConfigs(out)
 }
 
 // Get returns a config's value and whether it is set or has a default.
