@@ -1,5 +1,6 @@
 // Command strata is the Strata broker and its tools: the server, topic
-// administration, a console producer and consumer, and (later) benchmarks.
+// administration, a console producer and consumer, consumer group
+// administration, and (later) benchmarks.
 // Every client-side command is a plain Kafka client (franz-go) and works
 // against any Kafka broker.
 package main
@@ -43,5 +44,6 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newTopicCmd())
 	root.AddCommand(newProduceCmd())
 	root.AddCommand(newConsumeCmd())
+	root.AddCommand(newGroupCmd())
 	return root
 }

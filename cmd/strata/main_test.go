@@ -63,6 +63,22 @@ func TestFlagsCheckedBeforeConnecting(t *testing.T) {
 		{[]string{"consume", "--topic", "t", "--timeout-ms", "-1"}, "", "--timeout-ms -1"},
 		{[]string{"consume", "--topic", "t", "--group", "g", "--partition", "0"}, "", "cannot be used with --group"},
 		{[]string{"consume", "--topic", "t", "--property", "print.key=1", "--property", "print.junk=1"}, "", "--property print.junk is not supported"},
+		{[]string{"group", "list", "--state=sleeping"}, "", `--state "sleeping"`},
+		{[]string{"group", "list", "--state", "Stable,junk"}, "", `--state "junk"`},
+		{[]string{"group", "list", "extra"}, "", `unexpected argument "extra"`},
+		{[]string{"group", "describe"}, "", "no group given"},
+		{[]string{"group", "describe", "g", "--all-groups"}, "", "not both"},
+		{[]string{"group", "describe", "g", "--members", "--state"}, "", "none of the others can be"},
+		{[]string{"group", "delete"}, "", "no group given"},
+		{[]string{"group", "reset-offsets", "--topic", "t", "--to-earliest"}, "", "--group is required"},
+		{[]string{"group", "reset-offsets", "--group", "g", "--to-earliest"}, "", "--topic T[:P,P...] or --all-topics"},
+		{[]string{"group", "reset-offsets", "--group", "g", "--topic", "t"}, "", "give a reset target"},
+		{[]string{"group", "reset-offsets", "--group", "g", "--topic", "t:x", "--to-latest"}, "", `"x" is not a partition number`},
+		{[]string{"group", "reset-offsets", "--group", "g", "--topic", "t", "--to-offset", "-1"}, "", "--to-offset -1"},
+		{[]string{"group", "reset-offsets", "--group", "g", "--topic", "t", "--to-datetime", "2026-01-01"}, "", `--to-datetime "2026-01-01"`},
+		{[]string{"group", "reset-offsets", "--group", "g", "--topic", "t", "--to-earliest", "--to-latest"}, "", "none of the others can be"},
+		{[]string{"group", "reset-offsets", "--group", "g", "--topic", "t", "--all-topics", "--to-latest"}, "", "none of the others can be"},
+		{[]string{"group", "reset-offsets", "--group", "g", "--all-topics", "--to-latest", "--dry-run", "--execute"}, "", "none of the others can be"},
 	} {
 		args := tc.args
 		if !slices.Contains(args, "--bootstrap-server") {
@@ -79,6 +95,8 @@ func TestUnreachableBroker(t *testing.T) {
 	for _, args := range [][]string{
 		{"topic", "list"},
 		{"consume", "--topic", "t"},
+		{"group", "list"},
+		{"group", "describe", "g"},
 	} {
 		_, _, err := runCLI(t.Context(), "", append(args, "--bootstrap-server=127.0.0.1:1", "--request-timeout=2s")...)
 		if err == nil || !strings.Contains(err.Error(), "cannot connect to 127.0.0.1:1") {
