@@ -344,7 +344,10 @@ func TestConsumerHeartbeatErrors(t *testing.T) {
 		{"static leave without instance", join(func(r *kmsg.ConsumerGroupHeartbeatRequest) { r.MemberEpoch = -2 }), kerr.InvalidRequest, "InstanceId can't be null."},
 		{"epoch below -2", join(func(r *kmsg.ConsumerGroupHeartbeatRequest) { r.MemberEpoch = -3 }), kerr.InvalidRequest, "MemberEpoch is invalid."},
 		{"unknown assignor", join(func(r *kmsg.ConsumerGroupHeartbeatRequest) { r.ServerAssignor = str("sticky") }), kerr.UnsupportedAssignor, "ServerAssignor sticky is not supported. Supported assignors: uniform, range."},
-		{"bad regex", join(func(r *kmsg.ConsumerGroupHeartbeatRequest) { r.SubscribedTopicNames = nil; r.SubscribedTopicRegex = str("(") }), kerr.InvalidRegularExpression, ""},
+		{"bad regex", join(func(r *kmsg.ConsumerGroupHeartbeatRequest) {
+			r.SubscribedTopicNames = nil
+			r.SubscribedTopicRegex = str("(")
+		}), kerr.InvalidRegularExpression, ""},
 		{"unknown member in a full group", h.request(&sim{id: "ghost", epoch: 3, topics: []string{"t"}, owned: TopicPartitions{}}), kerr.GroupMaxSizeReached, ""},
 		{"epoch ahead", h.request(&sim{id: "c1", epoch: 99, topics: []string{"t"}, owned: TopicPartitions{}}), kerr.FencedMemberEpoch, ""},
 		{"epoch behind", h.request(&sim{id: "c1", epoch: 1, topics: []string{"t"}, owned: TopicPartitions{topicID("t"): {0, 1}}}), kerr.FencedMemberEpoch, ""},
