@@ -45,5 +45,6 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newProduceCmd())
 	root.AddCommand(newConsumeCmd())
 	root.AddCommand(newGroupCmd())
+	root.AddCommand(newBenchCmd())
 	return root
 }
