@@ -167,7 +167,13 @@ func Consume(ctx context.Context, cfg ConsumeConfig, progress io.Writer) (*Resul
 	defer release()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { <-st.ch; cancel() }()
+	go func() {
+		select {
+		case <-st.ch:
+			cancel()
+		case <-rctx.Done():
+		}
+	}()
 	s := newSampler(m, cfg.ProgressInterval, progress, "consume", target, cfg.Duration)
 	s.begin()
 	var wg sync.WaitGroup
