@@ -51,6 +51,11 @@ func createTopicPartitions(env *Env, rt kmsg.CreatePartitionsRequestTopic, valid
 		assignment = append(assignment, a.Replicas)
 	}
 	err := env.Meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
+		if metadata.IsInternalTopic(rt.Topic) && img.Topic(rt.Topic) != nil {
+			// Groups are placed by hash modulo the partition count:
+			// more partitions would move every group's state.
+			return nil, fmt.Errorf("%w: the partitions of %s cannot be changed", metadata.ErrInternalTopic, rt.Topic)
+		}
 		recs, err := metadata.CreatePartitionsRecords(img, rt.Topic, rt.Count, assignment)
 		if err != nil || validateOnly {
 			return nil, err

@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/strata-io/strata/internal/metadata"
 )
 
 func init() {
@@ -36,6 +38,9 @@ func deleteRecords(_ context.Context, env *Env, req *Request) (kmsg.Response, er
 			switch {
 			case !known || p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case metadata.IsInternalTopic(rt.Topic):
+				// Kafka: "Cannot delete records of internal topic".
+				sp.ErrorCode = kerr.InvalidTopicException.Code
 			default:
 				err := p.CheckLeaderEpoch(-1)
 				var low int64

@@ -56,6 +56,9 @@ func deleteTopics(_ context.Context, env *Env, req *Request) (kmsg.Response, err
 			if !enabled {
 				return nil, metadata.ErrTopicDeletionDisabled
 			}
+			if metadata.IsInternalTopic(t.Name) {
+				return nil, fmt.Errorf("%w: %s cannot be deleted", metadata.ErrInternalTopic, t.Name)
+			}
 			name := t.Name
 			st.Topic = &name
 			st.TopicID = t.ID

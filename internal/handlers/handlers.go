@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-io/strata/internal/config"
+	"github.com/strata-io/strata/internal/group"
 	"github.com/strata-io/strata/internal/metadata"
 	"github.com/strata-io/strata/internal/partition"
 	"github.com/strata-io/strata/internal/storage"
@@ -37,6 +38,8 @@ type Env struct {
 	// Config returns the broker's effective configuration (static values
 	// with the dynamic ones from the metadata image laid over them).
 	Config func() config.Broker
+	// Groups is the group coordinator.
+	Groups *group.Coordinator
 }
 
 // Request is one decoded request with its header.
@@ -45,7 +48,15 @@ type Request struct {
 	Version       int16
 	CorrelationID int32
 	ClientID      string
-	Body          kmsg.Request
+	// ClientHost is the client's address as Kafka reports it in group
+	// descriptions ("/127.0.0.1").
+	ClientHost string
+	Body       kmsg.Request
+}
+
+// groupRequest is the caller's identity for the group coordinator.
+func (r *Request) groupRequest() group.Request {
+	return group.Request{Version: r.Version, ClientID: r.ClientID, ClientHost: r.ClientHost}
 }
 
 // Func answers one request. The response's version is set by the caller.

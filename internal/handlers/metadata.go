@@ -109,7 +109,7 @@ func topicMetadata(t *metadata.Topic, r *kmsg.MetadataRequest) kmsg.MetadataResp
 	name := t.Name
 	mt.Topic = &name
 	mt.TopicID = t.ID
-	mt.IsInternal = len(name) > 2 && name[:2] == "__"
+	mt.IsInternal = metadata.IsInternalTopic(name)
 	if r.IncludeTopicAuthorizedOperations {
 		mt.AuthorizedOperations = allTopicOperations
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/strata-io/strata/internal/metadata"
 	"github.com/strata-io/strata/internal/record"
 )
 
@@ -48,17 +49,23 @@ func produce(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
 			err := produceCheck(r, rp.Records)
 			if err == nil {
 				p := env.Parts.Get(rt.Topic, rp.Partition)
-				if !known || p == nil {
+				if known && metadata.IsInternalTopic(rt.Topic) {
+					// Only the broker writes internal topics (Kafka:
+					// "Cannot append to internal topic").
+					err = metadata.ErrInternalTopic
+				} else if !known || p == nil {
 					sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 					st.Partitions = append(st.Partitions, sp)
 					continue
 				}
-				res, aerr := p.Append(rp.Records, r.Acks)
-				err = aerr
 				if err == nil {
-					sp.BaseOffset = res.BaseOffset
-					sp.LogAppendTime = res.LogAppendTime
-					sp.LogStartOffset = res.LogStartOffset
+					res, aerr := p.Append(rp.Records, r.Acks)
+					err = aerr
+					if err == nil {
+						sp.BaseOffset = res.BaseOffset
+						sp.LogAppendTime = res.LogAppendTime
+						sp.LogStartOffset = res.LogStartOffset
+					}
 				}
 			}
 			if err != nil {

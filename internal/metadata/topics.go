@@ -195,3 +195,41 @@ func CreatePartitionsRecords(img *Image, name string, total int32, assignment []
 	}
 	return []Record{{Type: TypeCreatePartitions, TopicID: t.ID, NewPartitions: newPartitions(assignment)}}, nil
 }
+
+// OffsetsTopic is the internal topic of the group coordinator.
+const OffsetsTopic = "__consumer_offsets"
+
+// IsInternalTopic reports whether name is one of Kafka's internal topics
+// (Topic.isInternal): clients may read them but not produce to, delete or
+// repartition them. Other names starting with "__" are ordinary topics.
+func IsInternalTopic(name string) bool {
+	return name == OffsetsTopic || name == "__transaction_state"
+}
+
+// ErrInternalTopic is a client operation refused on an internal topic.
+var ErrInternalTopic = fmt.Errorf("%w: the operation is not allowed on an internal topic", ErrInvalidTopic)
+
+// InternalTopicRecords creates an internal topic for the broker itself.
+// Unlike CreateTopicRecords it does not pass configs through user
+// validation: the broker sets configs (cleanup.policy=compact) that a
+// client may not yet be allowed to set. It returns nil if the topic
+// exists. The replication factor is capped at the number of registered
+// brokers, so a single node works out of the box.
+func InternalTopicRecords(img *Image, name string, partitions int32, rf int16, configs map[string]string) ([]Record, error) {
+	if img.Topics[name] != nil {
+		return nil, nil
+	}
+	if partitions <= 0 || partitions > MaxPartitionsPerTopic {
+		return nil, fmt.Errorf("%w: %d", ErrInvalidPartitions, partitions)
+	}
+	if n := len(img.Brokers); int(rf) > n {
+		rf = int16(n)
+	}
+	assignment, err := placeReplicas(img, 0, int(partitions), int(rf))
+	if err != nil {
+		return nil, err
+	}
+	t := &Topic{Name: name, ID: NewUUID(), Configs: configs}
+	t.Partitions = newPartitions(assignment)
+	return []Record{{Type: TypeCreateTopic, Topic: t}}, nil
+}

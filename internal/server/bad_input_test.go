@@ -161,11 +161,27 @@ func TestAdvertisedVersionsDecode(t *testing.T) {
 			t.Errorf("api %d advertised %d-%d beyond what kmsg knows", k.ApiKey, k.MinVersion, k.MaxVersion)
 		}
 	}
-	// Transactions, groups and SASL are not implemented: never advertised.
+	// Transactions and SASL are not implemented: never advertised.
 	for _, k := range resp.ApiKeys {
 		switch k.ApiKey {
-		case 10, 11, 12, 13, 14, 24, 25, 26, 28, 17, 36:
+		case 24, 25, 26, 28, 17, 36:
 			t.Errorf("api %d is advertised but not implemented", k.ApiKey)
 		}
+	}
+	// The classic group APIs are, with these version ranges.
+	want := map[int16][2]int16{
+		8: {0, 9}, 9: {0, 9}, 10: {0, 5}, 11: {0, 9}, 12: {0, 4}, 13: {0, 5},
+		14: {0, 5}, 15: {0, 6}, 16: {0, 5}, 42: {0, 2}, 47: {0, 0},
+	}
+	for _, k := range resp.ApiKeys {
+		if w, ok := want[k.ApiKey]; ok {
+			if k.MinVersion != w[0] || k.MaxVersion != w[1] {
+				t.Errorf("%s advertised v%d-v%d, want v%d-v%d", kmsg.NameForKey(k.ApiKey), k.MinVersion, k.MaxVersion, w[0], w[1])
+			}
+			delete(want, k.ApiKey)
+		}
+	}
+	for key := range want {
+		t.Errorf("%s is not advertised", kmsg.NameForKey(key))
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/strata-io/strata/internal/config"
+	"github.com/strata-io/strata/internal/group"
 	"github.com/strata-io/strata/internal/handlers"
 	"github.com/strata-io/strata/internal/metadata"
 	"github.com/strata-io/strata/internal/partition"
@@ -36,6 +37,7 @@ type Broker struct {
 	meta   *metadata.Store
 	logs   *storage.Manager
 	parts  *partition.Set
+	groups *group.Coordinator
 	env    *handlers.Env
 	// cfg is the effective broker config: static values with the dynamic
 	// ones from the metadata image laid over them. Replaced on every
@@ -112,6 +114,7 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 		// Listening on port 0 or a wildcard: tell clients the real address.
 		advertised = advertisedFor(b.ln.Addr().(*net.TCPAddr), cfg.ListenAddr())
 	}
+	b.groups = group.New(group.Options{NodeID: b.nodeID, Config: cfg, Meta: b.meta, Parts: b.parts, Logger: logger})
 	b.env = &handlers.Env{
 		NodeID:      b.nodeID,
 		Logger:      logger,
@@ -120,6 +123,7 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 		Logs:        b.logs,
 		ProducerIDs: pids,
 		Config:      b.Config,
+		Groups:      b.groups,
 	}
 
 	b.meta.Subscribe(b.apply)
@@ -220,6 +224,9 @@ func (b *Broker) Close() error {
 
 func (b *Broker) closeResources() error {
 	var errs []error
+	if b.groups != nil {
+		b.groups.Close() // before the logs: it may still be appending
+	}
 	if b.logs != nil {
 		errs = append(errs, b.logs.Close())
 	}

@@ -33,6 +33,8 @@ type conn struct {
 	out []byte // response encoding buffer, reused
 	// splices are the record sets of the fetch response being written.
 	splices []splice
+	// clientHost is the peer's address as Kafka shows it ("/127.0.0.1").
+	clientHost string
 }
 
 func (b *Broker) serveConn(ctx context.Context, nc net.Conn) {
@@ -42,6 +44,9 @@ func (b *Broker) serveConn(ctx context.Context, nc net.Conn) {
 		log: b.log.With("remote", nc.RemoteAddr().String()),
 		r:   bufio.NewReaderSize(nc, 64<<10),
 		w:   bufio.NewWriterSize(nc, 64<<10),
+	}
+	if host, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
+		c.clientHost = "/" + host
 	}
 	defer nc.Close()
 	switch err := c.serve(ctx); {
@@ -102,7 +107,7 @@ func (c *conn) handle(ctx context.Context, frame []byte) (err error) {
 		return fmt.Errorf("%w (client %q)", err, hdr.clientID)
 	}
 	resp, err := api.Handle(ctx, c.b.env, &handlers.Request{
-		Key: hdr.key, Version: hdr.version, CorrelationID: hdr.correlationID, ClientID: hdr.clientID, Body: req,
+		Key: hdr.key, Version: hdr.version, CorrelationID: hdr.correlationID, ClientID: hdr.clientID, ClientHost: c.clientHost, Body: req,
 	})
 	if err != nil {
 		return fmt.Errorf("api key %d v%d: %w", hdr.key, hdr.version, err)

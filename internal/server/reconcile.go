@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/strata-io/strata/internal/config"
 	"github.com/strata-io/strata/internal/metadata"
@@ -61,6 +62,11 @@ func (b *Broker) apply(img *metadata.Image) {
 			b.log.Error("deleting partition log", "topic", key.Topic, "partition", key.Index, "err", err)
 		}
 	}
+	if b.groups != nil {
+		// Load the group coordinator shards of the __consumer_offsets
+		// partitions this broker leads (asynchronously), unload the rest.
+		b.groups.SyncLeadership(img)
+	}
 }
 
 // openLog opens tp's log for the topic with id topicID. A directory left
@@ -111,7 +117,7 @@ func (b *Broker) setAsideStrayLogs() {
 
 // storageConfig maps a topic's effective configs to the log's settings.
 func storageConfig(tc config.TopicConfig) storage.Config {
-	return storage.Config{
+	cfg := storage.Config{
 		SegmentBytes:       tc.Int(config.SegmentBytes),
 		SegmentMs:          tc.Int(config.SegmentMs),
 		SegmentIndexBytes:  tc.Int(config.SegmentIndexBytes),
@@ -124,6 +130,13 @@ func storageConfig(tc config.TopicConfig) storage.Config {
 		LogAppendTime:      tc.Get(config.MessageTimestampTyp) == "LogAppendTime",
 		FileDeleteDelayMs:  tc.Int(config.FileDeleteDelayMs),
 	}
+	if !strings.Contains(tc.Get(config.CleanupPolicy), "delete") {
+		// A compact-only topic (__consumer_offsets) is never trimmed by
+		// time or size, as in Kafka: its old segments hold the live
+		// value of keys not written since.
+		cfg.RetentionMs, cfg.RetentionBytes = -1, -1
+	}
+	return cfg
 }
 
 func contains(s []int32, v int32) bool {

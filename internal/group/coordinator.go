@@ -1,0 +1,296 @@
+package group
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/strata-io/strata/internal/config"
+	"github.com/strata-io/strata/internal/metadata"
+	"github.com/strata-io/strata/internal/partition"
+)
+
+// Options configure a Coordinator.
+type Options struct {
+	NodeID int32
+	Config config.Broker
+	Meta   *metadata.Store
+	Parts  *partition.Set
+	Logger *slog.Logger
+	// Clock defaults to the system clock.
+	Clock Clock
+	// Consumer plugs in the KIP-848 protocol; nil: classic groups only.
+	Consumer ConsumerProtocol
+}
+
+// settings are the coordinator's broker configs, read once at start (as
+// Kafka does: none of them is dynamic).
+type settings struct {
+	minSession, maxSession time.Duration
+	initialDelay           time.Duration
+	maxSize                int
+	metadataMaxBytes       int
+	retention              time.Duration
+	retentionCheck         time.Duration
+	codec                  int
+	numPartitions          int32
+	replicationFactor      int16
+	segmentBytes           int64
+	loadBuffer             int32
+	classic, consumer      bool
+}
+
+func settingsFrom(b config.Broker) settings {
+	ms := func(name string) time.Duration { return time.Duration(b.Int(name)) * time.Millisecond }
+	return settings{
+		minSession:        ms(config.GroupMinSessionTimeoutMs),
+		maxSession:        ms(config.GroupMaxSessionTimeoutMs),
+		initialDelay:      ms(config.GroupInitialRebalanceDelayMs),
+		maxSize:           int(b.Int(config.GroupMaxSize)),
+		metadataMaxBytes:  int(min(b.Int(config.OffsetMetadataMaxBytes), maxStringLen)),
+		retention:         time.Duration(b.OffsetsRetentionMs()) * time.Millisecond,
+		retentionCheck:    ms(config.OffsetsRetentionCheckMs),
+		codec:             int(b.Int(config.OffsetsTopicCompressionCodec)),
+		numPartitions:     int32(b.Int(config.OffsetsTopicNumPartitions)),
+		replicationFactor: int16(b.Int(config.OffsetsTopicReplicationFactor)),
+		segmentBytes:      b.Int(config.OffsetsTopicSegmentBytes),
+		loadBuffer:        int32(b.Int(config.OffsetsLoadBufferSize)),
+		classic:           b.RebalanceProtocolEnabled("classic"),
+		consumer:          b.RebalanceProtocolEnabled("consumer"),
+	}
+}
+
+// Coordinator is the broker's group coordinator: one shard per
+// __consumer_offsets partition this broker leads.
+type Coordinator struct {
+	nodeID   int32
+	cfg      settings
+	clock    Clock
+	log      *slog.Logger
+	meta     *metadata.Store
+	parts    *partition.Set
+	consumer ConsumerProtocol
+
+	ctx    context.Context // cancelled by Close; ends loads and waits
+	cancel context.CancelFunc
+	// wg counts the goroutines the coordinator starts (shard loads, the
+	// expiry loop) and timer callbacks in progress.
+	wg sync.WaitGroup
+
+	mu struct {
+		sync.RWMutex
+		closed bool
+		shards map[int32]*shard
+		expiry Timer // the next offsets expiry round
+	}
+}
+
+// New returns a coordinator that owns no shard yet: the broker calls
+// Elect for each __consumer_offsets partition it leads (see SyncLeadership).
+func New(opts Options) *Coordinator {
+	c := &Coordinator{nodeID: opts.NodeID, cfg: settingsFrom(opts.Config), clock: opts.Clock, log: opts.Logger, meta: opts.Meta, parts: opts.Parts, consumer: opts.Consumer}
+	if c.clock == nil {
+		c.clock = SystemClock{}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.mu.shards = map[int32]*shard{}
+	c.mu.expiry = c.afterFunc(c.cfg.retentionCheck, c.expireRound)
+	return c
+}
+
+// Close unloads every shard (waiting requests get NOT_COORDINATOR) and
+// waits for the coordinator's goroutines and timer callbacks to finish.
+func (c *Coordinator) Close() {
+	c.mu.Lock()
+	if c.mu.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.mu.closed = true
+	c.mu.expiry.Stop()
+	shards := c.mu.shards
+	c.mu.shards = map[int32]*shard{}
+	c.mu.Unlock()
+	c.cancel()
+	for _, s := range shards {
+		s.unload()
+	}
+	c.wg.Wait()
+}
+
+// afterFunc schedules f on the clock so that Close waits for a callback
+// already running and none starts after Close.
+func (c *Coordinator) afterFunc(d time.Duration, f func()) Timer {
+	return c.clock.AfterFunc(d, func() {
+		c.mu.RLock()
+		if c.mu.closed {
+			c.mu.RUnlock()
+			return
+		}
+		c.wg.Add(1)
+		c.mu.RUnlock()
+		defer c.wg.Done()
+		f()
+	})
+}
+
+// SyncLeadership loads the shards of the __consumer_offsets partitions
+// this broker leads in img and unloads the others. The broker calls it on
+// every metadata change (after the partitions are open); the cluster issue
+// makes it follow leader moves. It never blocks on a load.
+func (c *Coordinator) SyncLeadership(img *metadata.Image) {
+	t := img.Topic(metadata.OffsetsTopic)
+	lead := map[int32]int32{} // partition → leader epoch
+	if t != nil {
+		for i, p := range t.Partitions {
+			if p.Leader == c.nodeID {
+				lead[int32(i)] = p.LeaderEpoch
+			}
+		}
+	}
+	c.mu.Lock()
+	if c.mu.closed {
+		c.mu.Unlock()
+		return
+	}
+	var gone []*shard
+	for idx, s := range c.mu.shards {
+		if epoch, ok := lead[idx]; !ok || epoch != s.epoch {
+			gone = append(gone, s)
+			delete(c.mu.shards, idx)
+		}
+	}
+	var load []*shard
+	for idx, epoch := range lead {
+		if c.mu.shards[idx] != nil {
+			continue
+		}
+		p := c.parts.Get(metadata.OffsetsTopic, idx)
+		if p == nil {
+			continue
+		}
+		s := newShard(c, idx, epoch, p)
+		c.mu.shards[idx] = s
+		load = append(load, s)
+	}
+	c.mu.Unlock()
+	for _, s := range gone {
+		s.unload()
+	}
+	for _, s := range load {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			s.load()
+		}()
+	}
+}
+
+// numPartitions is the partition count of the existing offsets topic (its
+// count at creation rules, not the current config), 0 if there is none.
+func (c *Coordinator) numPartitions() int32 {
+	if t := c.meta.Image().Topic(metadata.OffsetsTopic); t != nil {
+		return int32(len(t.Partitions))
+	}
+	return 0
+}
+
+// ErrNoCoordinator is returned by EnsureTopic when the offsets topic cannot
+// be created (COORDINATOR_NOT_AVAILABLE).
+var ErrNoCoordinator = errors.New("group: the group coordinator is not available")
+
+// EnsureTopic creates __consumer_offsets if it does not exist, as Kafka
+// does on the first FindCoordinator.
+//
+// NB: offsets.topic.replication.factor defaults to 3 as in Kafka, but is
+// capped at the number of registered brokers so that a single node works
+// out of the box (Kafka would refuse to create the topic and answer
+// COORDINATOR_NOT_AVAILABLE until enough brokers exist). The cluster issue
+// revisits this once replication exists.
+func (c *Coordinator) EnsureTopic() error {
+	if c.meta.Image().Topic(metadata.OffsetsTopic) != nil {
+		return nil
+	}
+	configs := map[string]string{
+		config.CleanupPolicy:   "compact",
+		config.SegmentBytes:    strconv.FormatInt(c.cfg.segmentBytes, 10),
+		config.CompressionType: "producer",
+	}
+	err := c.meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
+		return metadata.InternalTopicRecords(img, metadata.OffsetsTopic, c.cfg.numPartitions, c.cfg.replicationFactor, configs)
+	})
+	if err != nil {
+		c.log.Error("creating the offsets topic", "err", err)
+		return errors.Join(ErrNoCoordinator, err)
+	}
+	c.log.Info("created the offsets topic", "topic", metadata.OffsetsTopic, "partitions", c.cfg.numPartitions)
+	return nil
+}
+
+// Coordinator returns the node that coordinates groupID, or -1 with the
+// Kafka error code when there is none yet.
+func (c *Coordinator) CoordinatorFor(groupID string) (int32, int16) {
+	img := c.meta.Image()
+	t := img.Topic(metadata.OffsetsTopic)
+	if t == nil || len(t.Partitions) == 0 {
+		return -1, kerr.CoordinatorNotAvailable.Code
+	}
+	p := t.Partitions[PartitionFor(groupID, int32(len(t.Partitions)))]
+	if p.Leader < 0 {
+		return -1, kerr.CoordinatorNotAvailable.Code
+	}
+	return p.Leader, 0
+}
+
+// shardFor returns the loaded shard of groupID, or the Kafka error code:
+// NOT_COORDINATOR when this broker does not lead its partition,
+// COORDINATOR_LOAD_IN_PROGRESS while it loads.
+func (c *Coordinator) shardFor(groupID string) (*shard, int16) {
+	n := c.numPartitions()
+	if n == 0 {
+		return nil, kerr.NotCoordinator.Code
+	}
+	idx := PartitionFor(groupID, n)
+	c.mu.RLock()
+	s := c.mu.shards[idx]
+	c.mu.RUnlock()
+	if s == nil {
+		return nil, kerr.NotCoordinator.Code
+	}
+	if code := s.ready(); code != 0 {
+		return nil, code
+	}
+	return s, 0
+}
+
+// shards returns the shards this broker holds.
+func (c *Coordinator) shards() []*shard {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*shard, 0, len(c.mu.shards))
+	for _, s := range c.mu.shards {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Loaded reports whether every shard this broker holds has loaded (for
+// tests and readiness).
+func (c *Coordinator) Loaded() bool {
+	for _, s := range c.shards() {
+		if s.ready() != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Coordinator) now() time.Time { return c.clock.Now() }

@@ -1,0 +1,72 @@
+package group
+
+// The seam for the KIP-848 consumer protocol (consumer_*.go,
+// assignor_*.go). The coordinator owns groups, shards, locking, offsets and
+// persistence; a consumer group's membership and assignment live behind
+// ConsumerState, always called with the group's lock held (Group.mu), so
+// the implementation needs no locking of its own for group state.
+//
+// To plug in: set Options.Consumer to a ConsumerProtocol. Then
+//   - a group with Kind() == KindConsumer has g.consumer set;
+//   - OffsetCommit on such a group calls ValidateOffsetCommit (member
+//     epoch instead of generation: STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID);
+//   - records with key version >= 3 found while loading a shard go to
+//     Replay; ListGroups/DescribeGroups/DeleteGroups/expiry use the
+//     remaining methods.
+// Until one is set, consumer groups do not exist: records of key version
+// 3+ are skipped on load (and kept in the log).
+
+import "time"
+
+// ConsumerState is one KIP-848 consumer group's state.
+type ConsumerState interface {
+	// Empty reports whether the group has no members.
+	Empty() bool
+	// StateName is the group state as ListGroups reports it (Empty,
+	// Assigning, Reconciling, Stable, Dead).
+	StateName() string
+	// ValidateOffsetCommit checks a commit's member id and member epoch
+	// (in the request's generation field) and returns a Kafka error code,
+	// 0 when the commit may proceed. An empty member id with epoch -1 is
+	// an admin commit, allowed only while the group is empty.
+	ValidateOffsetCommit(memberID string, memberEpoch int32, version int16) int16
+	// ValidateOffsetFetch checks the member id and epoch of an OffsetFetch
+	// v9+ (empty member id: no check).
+	ValidateOffsetFetch(memberID string, memberEpoch int32) int16
+	// Subscribed reports whether some member subscribes to topic: its
+	// offsets cannot be deleted (GROUP_SUBSCRIBED_TO_TOPIC) nor expire.
+	Subscribed(topic string) bool
+	// TombstoneKeys are the keys of the group's KIP-848 records, written
+	// with nil values when the group is deleted or expires.
+	TombstoneKeys() [][]byte
+	// Close stops the group's timers (unload, deletion).
+	Close()
+}
+
+// ConsumerProtocol creates and restores KIP-848 groups for the coordinator.
+type ConsumerProtocol interface {
+	// New returns the state of a new empty consumer group.
+	New(g *Group) ConsumerState
+	// GroupOf names the group a record of key version >= 3 belongs to.
+	GroupOf(key []byte) (string, error)
+	// Replay applies one such record (value nil: tombstone) to g, whose
+	// consumer state is created with New first if needed. Called while
+	// loading, with no other access to the shard.
+	Replay(g *Group, key, value []byte) error
+	// Loaded is called once per consumer group after its shard loaded, to
+	// start its timers.
+	Loaded(g *Group, now time.Time)
+}
+
+// Consumer returns the group's KIP-848 state, nil for other groups. The
+// caller must hold the group's lock (see Lock).
+func (g *Group) Consumer() ConsumerState { return g.consumer }
+
+// Lock locks the group for the KIP-848 implementation.
+func (g *Group) Lock() { g.mu.Lock() }
+
+// Unlock unlocks the group.
+func (g *Group) Unlock() { g.mu.Unlock() }
+
+// KindLocked is the group's protocol kind.
+func (g *Group) KindLocked() Kind { return g.kind }
