@@ -143,7 +143,7 @@ func (c *Coordinator) joinGroup(req Request, r *kmsg.JoinGroupRequest) (chan *km
 	if len(g.members) > 0 && (r.ProtocolType != g.protocolType || !g.supportsLocked(r.Protocols)) {
 		return fail(kerr.InconsistentGroupProtocol.Code)
 	}
-	m := &member{
+	m := &classicMember{
 		instanceID:       instance,
 		clientID:         req.ClientID,
 		clientHost:       req.ClientHost,
@@ -187,7 +187,7 @@ func (g *Group) allSupportLocked(protocol, skip string) bool {
 	return true
 }
 
-func hasProtocol(m *member, name string) bool {
+func hasProtocol(m *classicMember, name string) bool {
 	for _, p := range m.protocols {
 		if p.Name == name {
 			return true
@@ -200,7 +200,7 @@ func (g *Group) newMemberID(clientID string) string {
 	return clientID + "-" + metadata.NewUUID().String()
 }
 
-func (g *Group) joinUnknownLocked(req Request, m *member) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
+func (g *Group) joinUnknownLocked(req Request, m *classicMember) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
 	c := g.shard.c
 	m.id = g.newMemberID(req.ClientID)
 	if m.instanceID != "" {
@@ -220,7 +220,7 @@ func (g *Group) joinUnknownLocked(req Request, m *member) (chan *kmsg.JoinGroupR
 	return g.addMemberLocked(req, m)
 }
 
-func (g *Group) joinKnownLocked(req Request, memberID string, m *member) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
+func (g *Group) joinKnownLocked(req Request, memberID string, m *classicMember) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
 	fail := func(code int16) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
 		return nil, joinError(req.Version, memberID, code)
 	}
@@ -280,7 +280,7 @@ func sameProtocols(a, b []kmsg.JoinGroupRequestProtocol) bool {
 }
 
 // addMemberLocked adds m and has it wait for the join phase to end.
-func (g *Group) addMemberLocked(req Request, m *member) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
+func (g *Group) addMemberLocked(req Request, m *classicMember) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
 	c := g.shard.c
 	g.kind = KindClassic
 	if len(g.members) == 0 {
@@ -307,7 +307,7 @@ func (g *Group) addMemberLocked(req Request, m *member) (chan *kmsg.JoinGroupRes
 // updateAndWaitLocked takes a known member's new join (protocols,
 // timeouts) and has it wait for the join phase, starting a rebalance if
 // none runs.
-func (g *Group) updateAndWaitLocked(req Request, old, m *member) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
+func (g *Group) updateAndWaitLocked(req Request, old, m *classicMember) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
 	old.protocols = m.protocols
 	old.sessionTimeout = m.sessionTimeout
 	old.rebalanceTimeout = m.rebalanceTimeout
@@ -331,7 +331,7 @@ func (g *Group) updateAndWaitLocked(req Request, old, m *member) (chan *kmsg.Joi
 // no member id) a new member id in place of the old one, which is fenced
 // (KIP-345). A Stable group with unchanged protocols does not rebalance:
 // the member gets the current generation back.
-func (g *Group) replaceStaticLocked(req Request, old, m *member) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
+func (g *Group) replaceStaticLocked(req Request, old, m *classicMember) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
 	g.failWaitersLocked(old, kerr.FencedInstanceID.Code)
 	if old.sessionTimer != nil {
 		old.sessionTimer.Stop()

@@ -154,7 +154,7 @@ const joinVersionAny = -1
 
 // joinResponseLocked is m's JoinGroup response for the current generation;
 // withMembers lists the members for the leader.
-func (g *Group) joinResponseLocked(version int16, m *member, withMembers bool) *kmsg.JoinGroupResponse {
+func (g *Group) joinResponseLocked(version int16, m *classicMember, withMembers bool) *kmsg.JoinGroupResponse {
 	resp := kmsg.NewPtrJoinGroupResponse()
 	if version >= 0 {
 		resp.Version = version
@@ -189,7 +189,7 @@ func (g *Group) joinResponseLocked(version int16, m *member, withMembers bool) *
 // lists first; most votes wins, ties going to the leader's (or oldest
 // member's) preference.
 func (g *Group) voteLocked() string {
-	var pref *member
+	var pref *classicMember
 	if m := g.members[g.leader]; m != nil {
 		pref = m
 	} else {
@@ -261,7 +261,7 @@ func (g *Group) afterMembershipChangeLocked() {
 }
 
 // removeMemberLocked drops m; its waiting requests get code.
-func (g *Group) removeMemberLocked(m *member, code int16) {
+func (g *Group) removeMemberLocked(m *classicMember, code int16) {
 	g.failWaitersLocked(m, code)
 	if m.sessionTimer != nil {
 		m.sessionTimer.Stop()
@@ -282,7 +282,7 @@ func (g *Group) removeMemberLocked(m *member, code int16) {
 }
 
 // failWaitersLocked answers m's waiting JoinGroup/SyncGroup with code.
-func (g *Group) failWaitersLocked(m *member, code int16) {
+func (g *Group) failWaitersLocked(m *classicMember, code int16) {
 	if m.joinWait != nil {
 		m.joinWait <- joinError(joinVersionAny, m.id, code)
 		m.joinWait = nil
@@ -296,13 +296,13 @@ func (g *Group) failWaitersLocked(m *member, code int16) {
 // scheduleSessionLocked arms m's session timer for m.lastSeen +
 // session timeout. Heartbeats only move lastSeen; the timer re-arms itself
 // for the rest of the session when it finds a newer heartbeat.
-func (g *Group) scheduleSessionLocked(m *member) {
+func (g *Group) scheduleSessionLocked(m *classicMember) {
 	c := g.shard.c
 	wait := m.lastSeen.Add(m.sessionTimeout).Sub(c.now())
 	m.sessionTimer = c.afterFunc(max(wait, 0), func() { g.onSessionCheck(m) })
 }
 
-func (g *Group) onSessionCheck(m *member) {
+func (g *Group) onSessionCheck(m *classicMember) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.dead || g.members[m.id] != m {

@@ -110,7 +110,7 @@ func (c *Coordinator) syncGroup(req Request, r *kmsg.SyncGroupRequest) (chan *km
 	return ch, nil
 }
 
-func (g *Group) syncResponseLocked(m *member) *kmsg.SyncGroupResponse {
+func (g *Group) syncResponseLocked(m *classicMember) *kmsg.SyncGroupResponse {
 	resp := kmsg.NewPtrSyncGroupResponse()
 	pt, p := g.protocolType, g.protocol
 	resp.ProtocolType = &pt
@@ -126,7 +126,7 @@ func (g *Group) syncResponseLocked(m *member) *kmsg.SyncGroupResponse {
 // classicMemberLocked finds the member of a SyncGroup, Heartbeat or
 // OffsetCommit and checks its instance id and generation, in Kafka's
 // order: fenced instance, unknown member, stale generation.
-func (g *Group) classicMemberLocked(memberID string, instanceID *string, generation int32) (*member, int16) {
+func (g *Group) classicMemberLocked(memberID string, instanceID *string, generation int32) (*classicMember, int16) {
 	if g.kind == KindConsumer && !g.emptyLocked() {
 		return nil, kerr.GroupIDNotFound.Code
 	}

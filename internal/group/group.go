@@ -93,7 +93,7 @@ type Group struct {
 	protocol     string    // the protocol the last rebalance chose
 	generation   int32
 	leader       string
-	members      map[string]*member
+	members      map[string]*classicMember
 	joinOrder    []string          // member ids in join order: the next leader is the oldest
 	static       map[string]string // group.instance.id → member id (KIP-345)
 	pending      map[string]Timer  // KIP-394 member ids handed out, awaiting their join
@@ -109,8 +109,8 @@ type Group struct {
 	consumer ConsumerState
 }
 
-// member is a classic group member.
-type member struct {
+// classicMember is a classic group member.
+type classicMember struct {
 	id               string
 	instanceID       string // "" for dynamic members
 	clientID         string
@@ -133,7 +133,7 @@ type member struct {
 	synced bool
 }
 
-func (m *member) metadataFor(protocol string) []byte {
+func (m *classicMember) metadataFor(protocol string) []byte {
 	for _, p := range m.protocols {
 		if p.Name == protocol {
 			return p.Metadata
@@ -149,7 +149,7 @@ func newGroup(id string, s *shard, now time.Time) *Group {
 		offsets:   map[TopicPartition]Offset{},
 		state:     StateEmpty,
 		stateTime: now,
-		members:   map[string]*member{},
+		members:   map[string]*classicMember{},
 		static:    map[string]string{},
 		pending:   map[string]Timer{},
 	}

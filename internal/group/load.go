@@ -161,7 +161,7 @@ func (s *shard) apply(groups map[string]*Group, key, value []byte) error {
 // restoreClassic sets the classic state from a group metadata record (nil:
 // the group was deleted; its offsets have their own tombstones).
 func (g *Group) restoreClassic(v *kmsg.GroupMetadataValue) {
-	g.members = map[string]*member{}
+	g.members = map[string]*classicMember{}
 	g.static = map[string]string{}
 	g.joinOrder = nil
 	g.leader, g.protocol, g.protocolType = "", "", ""
@@ -181,7 +181,7 @@ func (g *Group) restoreClassic(v *kmsg.GroupMetadataValue) {
 	}
 	g.stateTime = time.UnixMilli(v.CurrentStateTimestamp)
 	for _, vm := range v.Members {
-		m := &member{
+		m := &classicMember{
 			id:               vm.MemberID,
 			clientID:         vm.ClientID,
 			clientHost:       vm.ClientHost,
