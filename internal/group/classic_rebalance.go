@@ -237,7 +237,7 @@ func contains(ss []string, s string) bool {
 func (g *Group) onSyncTimeout(gen int32) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.dead || g.state != StateCompletingRebalance || g.generation != gen {
+	if g.dead || g.state != StateCompletingRebalance && g.state != StateStable || g.generation != gen {
 		return
 	}
 	g.syncTimer = nil

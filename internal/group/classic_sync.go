@@ -58,7 +58,9 @@ func (c *Coordinator) syncGroup(req Request, r *kmsg.SyncGroupRequest) (chan *km
 	case StatePreparingRebalance:
 		return fail(kerr.RebalanceInProgress.Code)
 	case StateStable:
-		return nil, g.syncResponseLocked(m)
+		resp := g.syncResponseLocked(m)
+		g.maybeStopSyncTimerLocked()
+		return nil, resp
 	case StateCompletingRebalance:
 	default:
 		return fail(kerr.UnknownMemberID.Code)
@@ -95,19 +97,30 @@ func (c *Coordinator) syncGroup(req Request, r *kmsg.SyncGroupRequest) (chan *km
 		g.prepareRebalanceLocked()
 		return nil, <-ch
 	}
-	if g.syncTimer != nil {
-		g.syncTimer.Stop()
-		g.syncTimer = nil
-	}
 	g.setStateLocked(StateStable)
 	for _, mm := range g.members {
-		mm.synced = true
 		if mm.syncWait != nil {
 			mm.syncWait <- g.syncResponseLocked(mm)
 			mm.syncWait = nil
 		}
 	}
+	g.maybeStopSyncTimerLocked()
 	return ch, nil
+}
+
+// maybeStopSyncTimerLocked stops the pending-sync timer once every member
+// has its assignment. Until then it runs on in Stable too: a member that
+// never asks for its assignment is removed when it fires, as in Kafka.
+func (g *Group) maybeStopSyncTimerLocked() {
+	for _, m := range g.members {
+		if !m.synced {
+			return
+		}
+	}
+	if g.syncTimer != nil {
+		g.syncTimer.Stop()
+		g.syncTimer = nil
+	}
 }
 
 func (g *Group) syncResponseLocked(m *classicMember) *kmsg.SyncGroupResponse {
