@@ -9,7 +9,7 @@
 # line is "N passed, N failed"; the exit status is non-zero if any failed.
 #
 # Later checks plug in through e2e/checks.d/*.sh (see the README there),
-# e.g. consumer groups with kcat -G once groups exist.
+# e.g. consumer groups with kcat -G (20-consumer-groups.sh).
 #
 # Usage: bash e2e/run.sh          (from anywhere; no arguments, no stdin)
 #   E2E_KEEP=1  keep the work directory (broker log, data) for a post-mortem
@@ -310,10 +310,9 @@ check_compression() {
 			--timeout-ms 10000 --print-key --key-separator ':'
 		# What librdkafka really stored. It enables gzip/snappy/lz4 only
 		# if Produce v0 is advertised (Strata does, as Kafka 4.0, see
-		# internal/handlers/produce.go); lz4 also needs FindCoordinator,
-		# which comes with consumer groups: until then lz4 goes out plain.
+		# internal/handlers/produce.go); lz4 also needs FindCoordinator
+		# advertised, which it is since consumer groups exist.
 		local stored=$codec
-		[[ $codec == lz4 ]] && stored=none
 		expect "kcat -z $codec: batches stored with codec $stored" "$stored" \
 			"$(python3 -B "$ROOT/e2e/py/batches.py" "$WORK/data/e2e-$codec-0" | awk '{print $3}' | sort -u)"
 	done

@@ -3,9 +3,10 @@
 # committed package-lock.json. The checks are in e2e/js/kafkajs_check.js:
 # admin (create with a config, list, metadata, describe configs, delete),
 # keyed produce with headers (acks=all with gzip, acks=1, acks=0), reading
-# back through kafkajs's fetch path without a group, list offsets (earliest,
-# latest, by time), and that the group Consumer is refused cleanly while
-# Strata has no consumer groups. Then kcat checks what kafkajs wrote.
+# back through kafkajs's fetch path without a group and through its public
+# group Consumer (then the group's committed offsets, list, describe and
+# delete with the admin client), list offsets (earliest, latest, by time).
+# Then kcat checks what kafkajs wrote.
 # shellcheck source=SCRIPTDIR/../lib/clients.bash
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/clients.bash"
 

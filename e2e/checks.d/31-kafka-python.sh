@@ -6,8 +6,9 @@
 # describe, describe configs, delete), keyed produce with headers (acks=all
 # with gzip, acks=1, acks=0; murmur2 partitioner), a group-less
 # KafkaConsumer (group_id=None, assign, seek_to_beginning) reading it all
-# back, and list offsets (beginning, end, by time). Then kcat checks what
-# kafka-python wrote.
+# back, list offsets (beginning, end, by time), and two group KafkaConsumers
+# (subscribe) of which the second resumes at the first one's commit. Then
+# kcat checks what kafka-python wrote.
 # shellcheck source=SCRIPTDIR/../lib/clients.bash
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/clients.bash"
 

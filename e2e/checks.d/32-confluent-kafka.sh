@@ -8,18 +8,15 @@
 # (partitioner=murmur2_random), a Consumer reading it all back with assign()
 # (it needs a group.id, but joins no group), and list offsets (watermarks,
 # by time). Then kcat checks what it wrote, the batches on disk show what
-# librdkafka really sent, and the broker log shows that no group request
-# came (librdkafka sees FindCoordinator is not advertised and does not ask).
+# librdkafka really sent, and the broker log stays free of warnings.
 #
 # Compression: librdkafka before 2.10 enables gzip, snappy and lz4 only if
 # the broker advertises Produce v0 (confluentinc/librdkafka#4956). Strata,
 # like Kafka 4.0 (KAFKA-18659), advertises Produce from v0 while refusing
-# v0-v2, so gzip, snappy and zstd arrive compressed. lz4 also needs
-# FindCoordinator advertised (librdkafka's LZ4 feature test), which comes
-# with consumer groups: until then librdkafka sends lz4 batches
-# uncompressed, logging "Broker does not support compression type lz4". The
-# records arrive intact either way; the check of the batches on disk pins
-# down exactly this, and needs updating when groups land.
+# v0-v2, so those codecs are enabled; lz4 also needs FindCoordinator
+# advertised (librdkafka's LZ4 feature test), which it is since consumer
+# groups exist. So every codec arrives compressed, as the check of the
+# batches on disk pins down.
 # shellcheck source=SCRIPTDIR/../lib/clients.bash
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/clients.bash"
 
@@ -33,9 +30,9 @@ confluent_kafka_checks() {
 	clients_run confluent-kafka "$out.run" /usr/bin/python3 -B "$py/confluent_kafka_check.py" run "$ADDR" "$topic" "$out"
 	if [[ -s $out/produced.txt ]]; then
 		clients_crosscheck confluent-kafka "$topic" "$out/produced.txt"
-		# Every codec but lz4 compressed: see the note above.
-		clients_batches confluent-kafka "$topic" "$(printf 'gzip plain\nnone plain\nsnappy plain\nzstd idempotent')" \
-			"on disk, gzip, snappy and zstd batches compressed (zstd idempotent); lz4 sent uncompressed until FindCoordinator exists"
+		# Every codec compressed: see the note above.
+		clients_batches confluent-kafka "$topic" "$(printf 'gzip plain\nlz4 plain\nsnappy plain\nzstd idempotent')" \
+			"on disk, gzip, lz4, snappy and zstd batches compressed (zstd idempotent)"
 	fi
 	clients_run confluent-kafka "$out.delete" /usr/bin/python3 -B "$py/confluent_kafka_check.py" delete "$ADDR" "$topic"
 	clients_log_clean confluent-kafka "$mark"

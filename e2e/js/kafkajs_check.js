@@ -15,16 +15,15 @@
 // (newlines in detail escaped as \n); the shell turns them into the suite's
 // ok/FAIL lines.
 //
-// Reading without a consumer group: kafkajs's public Consumer always joins a
-// group (FindCoordinator, JoinGroup, SyncGroup, OffsetFetch/Commit), which
-// Strata does not serve yet, so consumer.run() / seek() cannot be tested until
-// consumer groups exist. What can be tested is the fetch path that Consumer
-// uses underneath: kafkajs's own Cluster and Broker classes (src/cluster,
-// Broker#fetch: its Fetch request encoder, record-batch and gzip decoders,
-// header decoding). They are kafkajs internals, not its public API; the
+// Reading back: through kafkajs's public group Consumer (consumer.run with a
+// groupId: FindCoordinator, JoinGroup, SyncGroup, Heartbeat, OffsetFetch,
+// OffsetCommit, LeaveGroup), then the group's committed offsets, listing,
+// describing and deleting it with the admin client. The fetch path is also
+// read directly through kafkajs's own Cluster and Broker classes
+// (src/cluster, Broker#fetch), to check offsets and order per partition
+// without a group. Those are kafkajs internals, not its public API; the
 // version is pinned by package-lock.json, so a kafkajs upgrade that moves
-// them fails here loudly rather than silently testing less. The public
-// Consumer is checked only for refusing cleanly (no group APIs advertised).
+// them fails here loudly rather than silently testing less.
 'use strict'
 
 const fs = require('fs')
@@ -273,39 +272,53 @@ async function run() {
       )
     })
 
-    // --- the group consumer: refused until consumer groups exist ---
-    // consumer.run() returns at once; joining happens in the background and
-    // a failure to join surfaces as a CRASH event.
-    const refused = 'Consumer (group) is refused cleanly: no FindCoordinator advertised'
-    await check(refused, async () => {
-      // Its own client, to see kafkajs's debug log of why the coordinator
-      // lookup failed (the CRASH error is a generic "not found").
-      const causes = []
-      const logCreator = () => ({ log }) => {
-        if (log.error && log.error.name) causes.push(`${log.error.name} (${log.error.apiName || ''})`)
-      }
-      const consumer = new Kafka({ clientId: 'strata-e2e-kafkajs-group', brokers: [addr], logLevel: logLevel.DEBUG, logCreator })
-        .consumer({ groupId: 'strata-e2e-kafkajs', retry: { retries: 0 } })
+    // --- the group consumer (kafkajs's public Consumer) ---
+    const groupId = `strata-e2e-kafkajs-${process.pid}`
+    await check('Consumer (group) reads the topic back', async () => {
+      const consumer = kafka.consumer({ groupId, sessionTimeout: 10000, heartbeatInterval: 500 })
+      const seen = []
+      const joins = []
+      consumer.on(consumer.events.GROUP_JOIN, e => joins.push(e.payload.memberAssignment))
+      await consumer.connect()
       try {
-        const outcome = new Promise(resolve => {
-          consumer.on(consumer.events.CRASH, e => resolve({ crash: e.payload.error }))
-          consumer.on(consumer.events.GROUP_JOIN, () => resolve({ joined: true }))
-          setTimeout(() => resolve({ timeout: true }), 10000)
-        })
-        await consumer.connect()
         await consumer.subscribe({ topics: [topic], fromBeginning: true })
-        await consumer.run({ eachMessage: async () => {} })
-        const o = await outcome
-        const e = o.crash
-        const cause = 'KafkaJSServerDoesNotSupportApiKey (GroupCoordinator)'
-        if (e && e.name === 'KafkaJSGroupCoordinatorNotFound' && causes.includes(cause)) {
-          ok(`${refused} (${e.name} after ${cause})`)
-        } else {
-          fail(refused, `${e ? `${e.name}: ${e.message}` : JSON.stringify(o)}; logged causes: ${causes.join(', ')}`)
-        }
+        let done
+        const all = new Promise(resolve => { done = resolve })
+        await consumer.run({
+          eachMessage: async ({ partition, message }) => {
+            seen.push({
+              partition,
+              key: message.key == null ? null : message.key.toString(),
+              value: message.value == null ? null : message.value.toString(),
+              headers: headerText(message.headers),
+            })
+            if (seen.length >= produced.length) done()
+          },
+        })
+        await Promise.race([all, sleep(30000)])
       } finally {
-        await consumer.disconnect().catch(() => {})
+        await consumer.disconnect() // commits what it read, leaves the group
       }
+      expectEq(
+        `Consumer (group) reads every produced record exactly once (${produced.length}), with key and headers`,
+        produced.map(asText).sort(),
+        seen.map(asText).sort()
+      )
+      expectEq('Consumer (group): GROUP_JOIN assigns the one member all 3 partitions', [0, 1, 2],
+        joins.length ? [...joins[joins.length - 1][topic]].sort() : null)
+      const committed = await admin.fetchOffsets({ groupId, topics: [topic] })
+      expectEq('admin.fetchOffsets: the group committed the end of each partition',
+        [0, 1, 2].map(p => ({ partition: p, offset: String(counts[p]) })),
+        committed[0].partitions.map(o => ({ partition: o.partition, offset: o.offset })).sort((a, b) => a.partition - b.partition))
+      const listed = await admin.listGroups()
+      expectEq('admin.listGroups lists the group as a consumer group', [{ groupId, protocolType: 'consumer' }],
+        listed.groups.filter(g => g.groupId === groupId))
+      const described = await admin.describeGroups([groupId])
+      expectEq('admin.describeGroups: the group is Empty after the consumer left', ['Empty', 0],
+        [described.groups[0].state, described.groups[0].members.length])
+      await admin.deleteGroups([groupId])
+      const after = await admin.listGroups()
+      expectEq('admin.deleteGroups removes the group', [], after.groups.filter(g => g.groupId === groupId))
     })
   } finally {
     await producer.disconnect().catch(() => {})

@@ -17,8 +17,8 @@ kcat cross-checks of OUTDIR/produced.txt.
 
 The Python binding refuses to create a Consumer without group.id ("group.id
 must be set"), so one is given; assign() joins no group and nothing here
-commits. librdkafka still wants a coordinator for a consumer with a group.id:
-the shell side checks in the broker log what that costs (see 32-*.sh).
+commits (librdkafka's balanced consumer, kcat -G, is checked in
+20-consumer-groups.sh).
 """
 
 import time

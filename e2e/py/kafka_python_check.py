@@ -8,7 +8,8 @@ lists/describes it; KafkaProducer sends the same keyed records with headers
 three times (acks=all with gzip, acks=1, acks=0; default partitioner, which
 is murmur2 like Java's); a KafkaConsumer with group_id=None reads them back
 with assign() and seek_to_beginning(), so no group API is used; then list
-offsets (beginning_offsets, end_offsets, offsets_for_times). "delete" runs
+offsets (beginning_offsets, end_offsets, offsets_for_times); then two
+KafkaConsumers of one group (subscribe) read, commit and resume. "delete" runs
 after the shell's kcat cross-checks of OUTDIR/produced.txt.
 """
 
@@ -16,7 +17,7 @@ import logging
 import time
 
 from e2echeck import Checks, as_line, check_read_back, main, now_ms, records, write_produced
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
 CLIENT = "kafka-python"
@@ -152,6 +153,72 @@ def run_with(c, admin, addr, topic, outdir):
             {p: None for p in range(3)},
             {tp.partition: o for tp, o in future.items()},
         )
+    finally:
+        consumer.close()
+    group_consume(c, addr, topic, produced, counts)
+
+
+def group_consume(c, addr, topic, produced, counts):
+    """A KafkaConsumer in a group (subscribe: FindCoordinator, JoinGroup,
+    SyncGroup, Heartbeat, OffsetFetch, OffsetCommit, LeaveGroup) reads
+    everything, commits the offset 5 records before each partition's end and
+    leaves; a second one in the same group resumes at the commit and so
+    reads exactly those last 5 records per partition."""
+    group = "strata-e2e-kafka-python"
+    kw = dict(
+        bootstrap_servers=addr,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=100,
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=500,
+        **COMMON,
+    )
+
+    def read(consumer, want):
+        got = {p: [] for p in range(3)}
+        deadline = time.time() + 30
+        while time.time() < deadline and sum(len(v) for v in got.values()) < want:
+            for tp, msgs in consumer.poll(timeout_ms=500).items():
+                got[tp.partition] += [as_line(m.key.decode(), m.value.decode(), m.headers) for m in msgs]
+        return got
+
+    tps = [TopicPartition(topic, p) for p in range(3)]
+    consumer = c.step("KafkaConsumer(group_id=...) subscribes", KafkaConsumer, topic, **kw)
+    if consumer is None:
+        return
+    tails = None
+    try:
+        got = read(consumer, len(produced))
+        c.expect(
+            f"group consumer reads every produced record exactly once ({len(produced)})",
+            sorted(produced),
+            sorted(line for p in got for line in got[p]),
+        )
+        c.expect("group consumer owns all 3 partitions", [0, 1, 2], sorted(tp.partition for tp in consumer.assignment()))
+        consumer.commit({tp: OffsetAndMetadata(counts[tp.partition] - 5, "") for tp in tps})
+        tails = sorted(line for p in got for line in got[p][-5:])
+    except Exception as e:  # noqa: BLE001
+        c.fail("group consumer", repr(e))
+    finally:
+        consumer.close()
+    if tails is None:
+        return
+
+    consumer = c.step("a second group consumer subscribes", KafkaConsumer, topic, **kw)
+    if consumer is None:
+        return
+    try:
+        c.expect(
+            "committed(): the offsets the first group consumer committed",
+            {p: counts[p] - 5 for p in range(3)},
+            {tp.partition: consumer.committed(tp) for tp in tps},
+        )
+        got = read(consumer, 15)
+        c.expect("the second group consumer resumes at the commit: the last 5 records of each partition", tails, sorted(line for p in got for line in got[p]))
+    except Exception as e:  # noqa: BLE001
+        c.fail("second group consumer", repr(e))
     finally:
         consumer.close()
 

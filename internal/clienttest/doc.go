@@ -8,6 +8,8 @@
 // is observable on the Kafka wire, so a failure here is a compatibility bug a
 // real client would hit.
 //
-// Consumer groups are not implemented yet; every consumer here reads
-// partitions directly.
+// The group_*_test.go files drive consumer groups (the classic protocol)
+// with each client's own group consumer: franz-go kgo.ConsumerGroup (eager
+// and cooperative balancers), sarama ConsumerGroup and kafka-go
+// Reader{GroupID}. The KIP-848 protocol has its own tests.
 package clienttest

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -58,8 +59,13 @@ func (b *Broker) serveConn(ctx context.Context, nc net.Conn) {
 	}
 }
 
+// isClosedErr reports a connection the client ended: closed, or hung up
+// while a response was being written (EPIPE, ECONNRESET), e.g. a consumer
+// that disconnects during a long-polling fetch. That is routine, not a
+// broker problem worth a warning.
 func isClosedErr(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF)
+	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
 func (c *conn) serve(ctx context.Context) error {
