@@ -183,6 +183,9 @@ type ConsumerGroup struct {
 	// imageOffset is the metadata image offset the subscription metadata
 	// was last checked against.
 	imageOffset int64
+	// lastUndo undoes the last change (see RollbackLast).
+	lastUndo   []ConsumerGroupRecord
+	lastTimers map[string][2]time.Time
 }
 
 // NewConsumerGroup returns an empty group.

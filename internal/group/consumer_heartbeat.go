@@ -108,6 +108,7 @@ type HeartbeatInput struct {
 // the group is unchanged and no records are returned.
 func (g *ConsumerGroup) Heartbeat(in HeartbeatInput) (*kmsg.ConsumerGroupHeartbeatResponse, []ConsumerGroupRecord) {
 	req := in.Req
+	g.lastUndo, g.lastTimers = nil, nil
 	resp := kmsg.NewPtrConsumerGroupHeartbeatResponse()
 	resp.Version = in.Version
 	fail := func(e *HeartbeatError) (*kmsg.ConsumerGroupHeartbeatResponse, []ConsumerGroupRecord) {
@@ -132,7 +133,7 @@ func (g *ConsumerGroup) Heartbeat(in HeartbeatInput) (*kmsg.ConsumerGroupHeartbe
 		return fail(err)
 	}
 	resp.HeartbeatIntervalMillis = int32(g.cfg.HeartbeatInterval.Milliseconds())
-	return resp, r.recs
+	return resp, r.finish()
 }
 
 func (g *ConsumerGroup) heartbeat(r *recorder, in HeartbeatInput, resp *kmsg.ConsumerGroupHeartbeatResponse) *HeartbeatError {

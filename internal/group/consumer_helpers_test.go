@@ -117,6 +117,19 @@ func (h *harness) send(req *kmsg.ConsumerGroupHeartbeatRequest) *kmsg.ConsumerGr
 		}
 		return resp
 	}
+	if len(recs) > 0 {
+		// Undo (as after a failed write) must restore the state exactly,
+		// and doing it again must write the same records.
+		h.g.RollbackLast()
+		if after := snapshot(h.g); after != before {
+			h.t.Fatalf("rollback differs:\nbefore:   %s\nrollback: %s", before, after)
+		}
+		again, recs2 := h.g.Heartbeat(HeartbeatInput{Req: req, Version: 1, ClientID: "cid", ClientHost: "/127.0.0.1", Now: h.now, Image: h.img})
+		if encodeAll(recs2) != encodeAll(recs) || again.MemberEpoch != resp.MemberEpoch {
+			h.t.Fatalf("redo after rollback differs:\n%v\n%v", recs, recs2)
+		}
+		resp = again
+	}
 	h.records = append(h.records, recs...)
 	h.checkReplay()
 	return resp
@@ -183,7 +196,15 @@ func (h *harness) leave(c *sim, epoch int32) *kmsg.ConsumerGroupHeartbeatRespons
 
 func (h *harness) advance(d time.Duration) []string {
 	h.now = h.now.Add(d)
+	before := snapshot(h.g)
 	recs, gone := h.g.Expire(h.now, h.img)
+	if len(recs) > 0 {
+		h.g.RollbackLast()
+		if after := snapshot(h.g); after != before {
+			h.t.Fatalf("expire rollback differs:\nbefore:   %s\nrollback: %s", before, after)
+		}
+		recs, gone = h.g.Expire(h.now, h.img)
+	}
 	h.records = append(h.records, recs...)
 	h.checkReplay()
 	for _, id := range gone {
@@ -269,3 +290,12 @@ func render(tp TopicPartitions) string {
 
 // count is how many partitions c owns.
 func (c *sim) count() int { return c.owned.Count() }
+
+// encodeAll renders records as their key and value bytes.
+func encodeAll(recs []ConsumerGroupRecord) string {
+	var b strings.Builder
+	for _, r := range recs {
+		fmt.Fprintf(&b, "%x=%x;", r.AppendKey(nil), r.AppendValue(nil))
+	}
+	return b.String()
+}

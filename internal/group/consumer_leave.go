@@ -52,6 +52,7 @@ func (g *ConsumerGroup) fence(r *recorder, id string, img *metadata.Image) {
 // within their rebalance timeout, as of now. It returns the records to
 // persist (already applied) and the ids of the removed members.
 func (g *ConsumerGroup) Expire(now time.Time, img *metadata.Image) ([]ConsumerGroupRecord, []string) {
+	g.lastUndo, g.lastTimers = nil, nil
 	r := &recorder{g: g}
 	var gone []string
 	for _, id := range sortedMemberIDs(g) {
@@ -63,7 +64,7 @@ func (g *ConsumerGroup) Expire(now time.Time, img *metadata.Image) ([]ConsumerGr
 			gone = append(gone, id)
 		}
 	}
-	return r.recs, gone
+	return r.finish(), gone
 }
 
 // NextDeadline is the earliest session or rebalance deadline of any

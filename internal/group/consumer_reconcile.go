@@ -3,6 +3,7 @@ package group
 import (
 	"regexp"
 	"slices"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -11,16 +12,84 @@ import (
 )
 
 // recorder applies records to a group and keeps them for the caller to
-// persist, so live changes and replay take the same path.
+// persist, so live changes and replay take the same path. For each record
+// it also keeps the record that restores what it overwrote, so a change
+// whose records could not be written can be undone (RollbackLast).
 type recorder struct {
 	g    *ConsumerGroup
 	recs []ConsumerGroupRecord
+	undo []ConsumerGroupRecord
+	// timers are the touched members' deadlines before the change (they
+	// are not in any record).
+	timers map[string][2]time.Time
 }
 
 func (r *recorder) add(rec ConsumerGroupRecord) {
 	rec.Group = r.g.ID
+	r.undo = append(r.undo, r.g.recordOf(rec.Type, rec.Member))
+	if m := r.g.Members[rec.Member]; m != nil {
+		if r.timers == nil {
+			r.timers = map[string][2]time.Time{}
+		}
+		if _, seen := r.timers[m.ID]; !seen {
+			r.timers[m.ID] = [2]time.Time{m.sessionDeadline, m.rebalanceDeadline}
+		}
+	}
 	r.g.Apply(rec)
 	r.recs = append(r.recs, rec)
+}
+
+// recordOf is the record that sets the part of the group a record of type
+// typ (and member) writes to its current value, a tombstone if unset.
+func (g *ConsumerGroup) recordOf(typ int16, member string) ConsumerGroupRecord {
+	out := ConsumerGroupRecord{Type: typ, Group: g.ID, Member: member}
+	m := g.Members[member]
+	switch typ {
+	case RecordConsumerGroupMetadata:
+		out.Metadata = &GroupMetadataValue{Epoch: g.Epoch}
+	case RecordConsumerGroupPartitionMetadata:
+		v := &PartitionMetadataValue{}
+		for _, t := range g.Subscribed {
+			v.Topics = append(v.Topics, t)
+		}
+		out.PartitionMetadata = v
+	case RecordConsumerGroupMemberMetadata:
+		if m != nil {
+			out.MemberMetadata = m.metadataValue()
+		}
+	case RecordConsumerGroupTargetMetadata:
+		out.TargetMetadata = &TargetMetadataValue{AssignmentEpoch: g.AssignmentEpoch}
+	case RecordConsumerGroupTargetMember:
+		if t, ok := g.Target[member]; ok {
+			out.TargetMember = t.Clone()
+		}
+	case RecordConsumerGroupCurrentAssignment:
+		if m != nil {
+			out.CurrentAssignment = m.assignmentValue()
+		}
+	}
+	return out
+}
+
+// finish remembers the undo records of this change in the group.
+func (r *recorder) finish() []ConsumerGroupRecord {
+	r.g.lastUndo, r.g.lastTimers = r.undo, r.timers
+	return r.recs
+}
+
+// RollbackLast undoes the last Heartbeat or Expire, for when its records
+// could not be written: the group returns to the state the log has.
+func (g *ConsumerGroup) RollbackLast() {
+	for i := len(g.lastUndo) - 1; i >= 0; i-- {
+		g.Apply(g.lastUndo[i])
+	}
+	for id, t := range g.lastTimers {
+		if m := g.Members[id]; m != nil {
+			m.sessionDeadline, m.rebalanceDeadline = t[0], t[1]
+		}
+	}
+	g.lastUndo, g.lastTimers = nil, nil
+	g.imageOffset = -1 // recheck the topics on the next heartbeat
 }
 
 func (r *recorder) memberMetadata(m *ConsumerMember) {
