@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-io/strata/internal/metadata"
+	"github.com/strata-io/strata/internal/record"
 )
 
 // maxMemberMetadataBytes bounds the protocol metadata of one JoinGroup
@@ -135,7 +136,15 @@ func (c *Coordinator) joinGroup(req Request, r *kmsg.JoinGroupRequest) (chan *km
 			// Kafka: "Group %s is not a classic group."
 			return fail(kerr.GroupIDNotFound.Code)
 		}
-		// An empty consumer group becomes classic, as in Kafka.
+		// An empty consumer group becomes classic, as in Kafka: its
+		// records are deleted first so a reload does not bring it back.
+		var tomb []record.RecordSpec
+		for _, k := range g.consumer.TombstoneKeys() {
+			tomb = append(tomb, recordTombstone(k))
+		}
+		if err := s.write(tomb); err != nil {
+			return fail(writeErrorCode(err))
+		}
 		g.consumer.Close()
 		g.consumer = nil
 		g.kind = KindNone

@@ -114,7 +114,10 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 		// Listening on port 0 or a wildcard: tell clients the real address.
 		advertised = advertisedFor(b.ln.Addr().(*net.TCPAddr), cfg.ListenAddr())
 	}
-	b.groups = group.New(group.Options{NodeID: b.nodeID, Config: cfg, Meta: b.meta, Parts: b.parts, Logger: logger})
+	b.groups = group.New(group.Options{
+		NodeID: b.nodeID, Config: cfg, Meta: b.meta, Parts: b.parts, Logger: logger,
+		Consumer: group.NewConsumerProtocol(group.ConsumerConfigFrom(cfg)),
+	})
 	b.env = &handlers.Env{
 		NodeID:      b.nodeID,
 		Logger:      logger,
