@@ -161,6 +161,35 @@ func writeFileAtomic(path string, data []byte) error {
 	return syncDir(filepath.Dir(path))
 }
 
+// writeFileReplace replaces path with data atomically for readers and a
+// process crash (temporary file renamed over path) but fsyncs nothing: the
+// caller makes it durable later with syncPath and syncDir.
+func writeFileReplace(path string, data []byte) error {
+	tmp := path + checkpointTmpSuffix
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// syncPath fsyncs the file at path.
+func syncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // syncDir fsyncs a directory so that entries created, renamed or removed in
 // it survive a power failure.
 func syncDir(dir string) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,8 @@ type Log struct {
 		unflushedMsgs  int64         // records appended since the last flush began
 		unflushedSince time.Time     // when the oldest unflushed append happened; zero if none
 		newSegs        bool          // segments created since the last flush: the dir needs an fsync
+		newDir         bool          // the directory was created: its entry in the data dir needs an fsync
+		topicIDDirty   bool          // partition.metadata was written but not fsynced
 		hdr            record.Header // scratch for the producer state calls
 	}
 }
@@ -335,18 +338,27 @@ func (l *Log) Flush() error {
 	return l.flushTo(l.leo.Load())
 }
 
-// flushTo fsyncs the segments holding offsets below target that may not be
-// on disk yet, then moves the recovery point. The fsyncs run without mu, so
-// appends and reads go on meanwhile; concurrent flushers queue on flushMu
-// and find their data already flushed (group commit).
+// flushTo makes every offset below target durable and moves the recovery
+// point past them. It is a group commit: the first caller to get flushMu
+// fsyncs everything appended so far (the log end offset when it starts,
+// not just target), while appends go on under mu; callers that queued on
+// flushMu meanwhile find their offsets below the new recovery point and
+// return without an fsync of their own, or start the next one that covers
+// them and whatever queued behind them. mu is never held during an fsync.
+//
+// The leader epoch checkpoint and partition.metadata, written without an
+// fsync, are fsynced here before the recovery point moves.
 func (l *Log) flushTo(target int64) error {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
 	rp := l.recoveryPoint.Load()
-	if target <= rp {
+	l.mu.Lock()
+	metaDirty := l.mu.epochs != nil && l.mu.epochs.dirty || l.mu.topicIDDirty
+	if target <= rp && !metaDirty {
+		l.mu.Unlock()
 		return nil
 	}
-	l.mu.Lock()
+	target = l.leo.Load()
 	segs := l.segments()
 	active := l.mu.active
 	var sync []*segment
@@ -362,8 +374,19 @@ func (l *Log) flushTo(target int64) error {
 	// The active segment's index goes to the file (not fsynced: an index
 	// is rebuilt by recovery if it is lost, and validated when loaded).
 	err := active.persistIndex(active.idx.Load())
-	dirDirty := l.mu.newSegs
+	var metaFiles []string
+	if l.mu.epochs != nil && l.mu.epochs.dirty {
+		metaFiles = append(metaFiles, l.mu.epochs.path)
+		l.mu.epochs.dirty = false
+	}
+	if l.mu.topicIDDirty {
+		metaFiles = append(metaFiles, filepath.Join(l.dir, partitionMetadataFile))
+		l.mu.topicIDDirty = false
+	}
+	dirDirty := l.mu.newSegs || len(metaFiles) > 0
 	l.mu.newSegs = false
+	parentDirty := l.mu.newDir
+	l.mu.newDir = false
 	l.mu.unflushedMsgs = 0
 	l.mu.unflushedSince = time.Time{}
 	l.mu.Unlock()
@@ -378,7 +401,7 @@ func (l *Log) flushTo(target int64) error {
 		if err != nil {
 			return err
 		}
-		if err := f.Sync(); err != nil {
+		if err := l.env.syncFile(f); err != nil {
 			return fmt.Errorf("storage: fsync %s: %w", s.path(logSuffix), err)
 		}
 		if s != active {
@@ -387,8 +410,18 @@ func (l *Log) flushTo(target int64) error {
 			}
 		}
 	}
+	for _, p := range metaFiles {
+		if err := syncPath(p); err != nil {
+			return fmt.Errorf("storage: fsync %s: %w", p, err)
+		}
+	}
 	if dirDirty {
 		if err := syncDir(l.dir); err != nil {
+			return err
+		}
+	}
+	if parentDirty {
+		if err := syncDir(filepath.Dir(l.dir)); err != nil {
 			return err
 		}
 	}

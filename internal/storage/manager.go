@@ -52,6 +52,9 @@ type storeEnv struct {
 	reaper   *reaper
 	flushReq chan *Log // logs that rolled: flush their finished segment
 	m        *Manager
+	// syncFile makes a segment file's data durable (syncData); tests
+	// replace it to see when, and how often, the append path waits for it.
+	syncFile func(*os.File) error
 }
 
 func (e *storeEnv) requestFlush(l *Log) {
@@ -142,6 +145,7 @@ func OpenManager(dir string, opts ManagerOptions) (*Manager, error) {
 		reaper:   r,
 		flushReq: make(chan *Log, 1024),
 		m:        m,
+		syncFile: syncData,
 	}
 	marker := filepath.Join(dir, cleanShutdownFile)
 	if _, err := os.Stat(marker); err == nil {

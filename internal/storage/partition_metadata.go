@@ -51,8 +51,19 @@ func (l *Log) TopicID() (id [16]byte, ok bool, err error) {
 	return id, true, nil
 }
 
-// SetTopicID records the topic id in the partition directory, durably.
+// SetTopicID records the topic id in the partition directory. The file is
+// fsynced by the log's next flush, before any of its data counts as
+// flushed (Kafka also flushes it asynchronously): a power failure before
+// that leaves no file, or an unreadable one, and either way no flushed data
+// it should have named, so the directory is taken as new or set aside,
+// never served under the wrong topic.
 func (l *Log) SetTopicID(id [16]byte) error {
 	content := "version: 0\ntopic_id: " + base64.RawURLEncoding.EncodeToString(id[:]) + "\n"
-	return writeFileAtomic(filepath.Join(l.dir, partitionMetadataFile), []byte(content))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := writeFileReplace(filepath.Join(l.dir, partitionMetadataFile), []byte(content)); err != nil {
+		return err
+	}
+	l.mu.topicIDDirty = true
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -172,8 +173,13 @@ func openLog(env *storeEnv, tp TopicPartition, dir string, cfg Config, meta logM
 	c := cfg.withDefaults()
 	l := &Log{env: env, tp: tp, dir: dir}
 	l.cfg.Store(&c)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+	err := os.Mkdir(dir, 0o755)
+	l.mu.newDir = err == nil
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		l.mu.newDir = true
 	}
 	segs, err := l.loadSegments(meta.logStart)
 	if err != nil {
