@@ -43,6 +43,9 @@ type Broker struct {
 	// ones from the metadata image laid over them. Replaced on every
 	// metadata change.
 	cfg atomic.Pointer[config.Broker]
+	// applied is the last metadata image apply brought the broker in line
+	// with; owned by apply (which runs under the metadata store's lock).
+	applied *metadata.Image
 
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 
@@ -14,7 +15,14 @@ import (
 // broker config, and one open replica per partition this node holds.
 // It runs with the metadata store's write lock held, so a CreateTopics
 // response is only sent once the partitions can take writes.
+//
+// Only topics whose entry changed since the last applied image are looked
+// at (images share unchanged *Topic values), unless the broker configs
+// changed: creating 1,000 topics one after another must not cost 1,000
+// passes over every partition of the broker.
 func (b *Broker) apply(img *metadata.Image) {
+	prev := b.applied
+	b.applied = img
 	eff := b.static
 	for _, res := range []string{"", strconv.Itoa(int(b.nodeID))} {
 		if dyn := img.BrokerConfigs[res]; len(dyn) > 0 {
@@ -26,41 +34,72 @@ func (b *Broker) apply(img *metadata.Image) {
 		}
 	}
 	b.cfg.Store(&eff)
+	full := prev == nil
+	for _, res := range []string{"", strconv.Itoa(int(b.nodeID))} {
+		full = full || !maps.Equal(prev.BrokerConfigs[res], img.BrokerConfigs[res])
+	}
 
 	want := map[partition.Key]bool{}
-	for _, t := range img.Topics {
-		tc := eff.Topic(t.Configs)
-		scfg := storageConfig(tc)
-		settings := partition.Settings{MinInsyncReplicas: int(tc.Int(config.MinInsyncReplicas))}
-		for i, pm := range t.Partitions {
-			if !contains(pm.Replicas, b.nodeID) {
-				continue
-			}
-			key := partition.Key{Topic: t.Name, Index: int32(i)}
-			want[key] = true
-			st := partition.State{Leader: pm.Leader, LeaderEpoch: pm.LeaderEpoch, Replicas: pm.Replicas, ISR: pm.ISR}
-			if p := b.parts.Get(key.Topic, key.Index); p != nil {
-				p.Log().UpdateConfig(scfg)
-				p.SetSettings(settings)
-				p.SetState(st)
-				continue
-			}
-			lg, err := b.openLog(storage.TopicPartition{Topic: key.Topic, Partition: key.Index}, t.ID, scfg)
-			if err != nil {
-				b.log.Error("opening partition log", "topic", key.Topic, "partition", key.Index, "err", err)
-				continue
-			}
-			b.parts.Put(partition.New(key.Topic, key.Index, b.nodeID, lg, st, settings))
-		}
-	}
-	for _, key := range b.parts.Keys() {
-		if want[key] {
+	for name, t := range img.Topics {
+		if !full && prev.Topics[name] == t {
 			continue
 		}
-		b.parts.Remove(key)
-		if err := b.logs.Delete(storage.TopicPartition{Topic: key.Topic, Partition: key.Index}); err != nil {
-			b.log.Error("deleting partition log", "topic", key.Topic, "partition", key.Index, "err", err)
+		b.applyTopic(t, eff, want)
+	}
+	if full {
+		for _, key := range b.parts.Keys() {
+			if !want[key] {
+				b.dropPartition(key)
+			}
 		}
+		return
+	}
+	for name, pt := range prev.Topics {
+		if img.Topics[name] == pt {
+			continue
+		}
+		for i := range pt.Partitions {
+			key := partition.Key{Topic: name, Index: int32(i)}
+			if !want[key] && b.parts.Get(key.Topic, key.Index) != nil {
+				b.dropPartition(key)
+			}
+		}
+	}
+}
+
+// applyTopic opens or updates this node's replicas of t's partitions and
+// adds their keys to want.
+func (b *Broker) applyTopic(t *metadata.Topic, eff config.Broker, want map[partition.Key]bool) {
+	tc := eff.Topic(t.Configs)
+	scfg := storageConfig(tc)
+	settings := partition.Settings{MinInsyncReplicas: int(tc.Int(config.MinInsyncReplicas))}
+	for i, pm := range t.Partitions {
+		if !contains(pm.Replicas, b.nodeID) {
+			continue
+		}
+		key := partition.Key{Topic: t.Name, Index: int32(i)}
+		want[key] = true
+		st := partition.State{Leader: pm.Leader, LeaderEpoch: pm.LeaderEpoch, Replicas: pm.Replicas, ISR: pm.ISR}
+		if p := b.parts.Get(key.Topic, key.Index); p != nil {
+			p.Log().UpdateConfig(scfg)
+			p.SetSettings(settings)
+			p.SetState(st)
+			continue
+		}
+		lg, err := b.openLog(storage.TopicPartition{Topic: key.Topic, Partition: key.Index}, t.ID, scfg)
+		if err != nil {
+			b.log.Error("opening partition log", "topic", key.Topic, "partition", key.Index, "err", err)
+			continue
+		}
+		b.parts.Put(partition.New(key.Topic, key.Index, b.nodeID, lg, st, settings))
+	}
+}
+
+// dropPartition closes and deletes a replica this node no longer holds.
+func (b *Broker) dropPartition(key partition.Key) {
+	b.parts.Remove(key)
+	if err := b.logs.Delete(storage.TopicPartition{Topic: key.Topic, Partition: key.Index}); err != nil {
+		b.log.Error("deleting partition log", "topic", key.Topic, "partition", key.Index, "err", err)
 	}
 	if b.groups != nil {
 		// Load the group coordinator shards of the __consumer_offsets

@@ -445,8 +445,8 @@ func (m *Manager) Close() error {
 			first = err
 		}
 	}
-	for _, l := range m.openLogs() {
-		note(l.close(0))
+	for _, err := range forEachLog(m.openLogs(), func(l *Log) error { return l.close(0) }) {
+		note(err)
 	}
 	m.env.reaper.runAll()
 	note(m.writeCheckpoints(true))
@@ -456,6 +456,35 @@ func (m *Manager) Close() error {
 	marker := filepath.Join(m.dir, cleanShutdownFile)
 	note(writeFileAtomic(marker, nil))
 	return first
+}
+
+// ioWorkers is how many logs are flushed (or opened) at once when the
+// Manager acts on all of them. The work is fsync-bound, not CPU-bound:
+// concurrent fsyncs on one filesystem share journal commits, so 10,000
+// partitions shut down in a fraction of the time one-by-one would take.
+const ioWorkers = 16
+
+// forEachLog runs fn on every log with ioWorkers goroutines and returns
+// fn's errors, in the order of logs.
+func forEachLog(logs []*Log, fn func(*Log) error) []error {
+	errs := make([]error, len(logs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(ioWorkers, len(logs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = fn(logs[i])
+			}
+		}()
+	}
+	for i := range logs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errs
 }
 
 // close flushes the log and closes its files, after delay (for reads in
