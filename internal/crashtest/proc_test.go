@@ -12,10 +12,11 @@ import (
 type procStats struct {
 	rssKiB, hwmKiB int64 // VmRSS, VmHWM
 	fds            int   // entries of /proc/<pid>/fd
+	fdLimit        int64 // soft "Max open files" of /proc/<pid>/limits
 }
 
 func (s procStats) String() string {
-	return fmt.Sprintf("RSS %d MiB (peak %d MiB), %d open fds", s.rssKiB>>10, s.hwmKiB>>10, s.fds)
+	return fmt.Sprintf("RSS %d MiB (peak %d MiB), %d open fds (limit %d)", s.rssKiB>>10, s.hwmKiB>>10, s.fds, s.fdLimit)
 }
 
 // stats reads the running broker's memory and descriptor counts.
@@ -47,5 +48,14 @@ func (b *broker) stats() procStats {
 		b.t.Fatalf("listing the broker's fds: %v", err)
 	}
 	st.fds = len(ents)
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	if err != nil {
+		b.t.Fatalf("reading the broker's limits: %v", err)
+	}
+	for _, line := range strings.Split(string(limits), "\n") {
+		if f := strings.Fields(strings.TrimPrefix(line, "Max open files")); len(f) >= 2 && len(f) < len(strings.Fields(line)) {
+			st.fdLimit, _ = strconv.ParseInt(f[0], 10, 64)
+		}
+	}
 	return st
 }

@@ -90,6 +90,7 @@ type broker struct {
 	addr    string
 	dataDir string
 	args    []string // extra server flags, e.g. --override
+	nofile  int      // if > 0, the RLIMIT_NOFILE (soft and hard) the server runs with
 
 	logMu sync.Mutex
 	log   bytes.Buffer // every run's stdout and stderr, for failure reports
@@ -126,12 +127,23 @@ func (b *broker) running() bool {
 	}
 }
 
+// command is the `strata server` command line, under a shell that lowers
+// the descriptor limit first if b.nofile is set. (Go programs raise their
+// soft limit to the hard one at start, so both are lowered.)
+func (b *broker) command() *exec.Cmd {
+	args := append([]string{"server", "--listen", b.addr, "--data-dir", b.dataDir}, b.args...)
+	if b.nofile <= 0 {
+		return exec.Command(b.bin, args...)
+	}
+	script := fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, b.nofile)
+	return exec.Command("/bin/sh", append([]string{"-c", script, b.bin}, args...)...)
+}
+
 // start runs the server and waits for its ready line.
 func (b *broker) start() {
 	b.t.Helper()
 	b.runs++
-	args := append([]string{"server", "--listen", b.addr, "--data-dir", b.dataDir}, b.args...)
-	cmd := exec.Command(b.bin, args...)
+	cmd := b.command()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.t.Fatal(err)
@@ -169,8 +181,8 @@ func (b *broker) start() {
 	case <-ready:
 	case <-b.exited:
 		b.t.Fatalf("strata server (run %d) exited before it was ready: %v", b.runs, b.err)
-	case <-time.After(30 * time.Second):
-		b.t.Fatalf("strata server (run %d) logged no ready line with %s within 30s", b.runs, b.addr)
+	case <-time.After(2 * time.Minute):
+		b.t.Fatalf("strata server (run %d) logged no ready line with %s within 2m", b.runs, b.addr)
 	}
 }
 
@@ -178,8 +190,7 @@ func (b *broker) start() {
 func (b *broker) startAndKill(d time.Duration) {
 	b.t.Helper()
 	b.runs++
-	args := append([]string{"server", "--listen", b.addr, "--data-dir", b.dataDir}, b.args...)
-	cmd := exec.Command(b.bin, args...)
+	cmd := b.command()
 	w := &logWriter{b: b, prefix: fmt.Sprintf("[run %d, killed after %v] ", b.runs, d)}
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {

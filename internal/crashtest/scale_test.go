@@ -225,3 +225,47 @@ func runScale(t *testing.T, s topicSet) {
 	b.requireNoPanic()
 	_ = context.Background
 }
+
+// TestManyPartitionsWithinFdLimit runs a broker whose descriptor limit is
+// far below its partition count: every partition is written, read, and
+// read again after a clean restart and after a kill -9, and the broker
+// never holds more descriptors than its limit allows (it would fail with
+// EMFILE otherwise) while leaving room for sockets.
+func TestManyPartitionsWithinFdLimit(t *testing.T) {
+	const nofile, partitions, records = 256, 1000, 3
+	if testing.Short() {
+		t.Log("-short: fewer partitions")
+	}
+	n := int32(partitions)
+	if testing.Short() {
+		n = 400
+	}
+	b := newBroker(t)
+	b.nofile = nofile
+	b.start()
+	if st := b.stats(); st.fdLimit != nofile {
+		t.Fatalf("broker runs with a descriptor limit of %d, want %d", st.fdLimit, nofile)
+	}
+	s := topicSet{prefix: "fds", topics: 1, perTopic: n}
+	s.createAll(t, b.addr)
+	s.produceEach(t, b.addr, records, 100)
+	s.consumeEach(t, b.addr, records)
+	// Open segment files are bounded by half the limit; a few more are
+	// sockets, the metadata journal and the data directory lock.
+	const maxFds = nofile/2 + 32
+	if st := b.stats(); st.fds > maxFds {
+		t.Errorf("after writing and reading %d partitions: %v, want at most %d", n, st, maxFds)
+	}
+	b.stop(2 * time.Minute)
+	b.start()
+	s.consumeEach(t, b.addr, records)
+	b.kill()
+	b.start()
+	s.consumeEach(t, b.addr, records)
+	st := b.stats()
+	if st.fds > maxFds {
+		t.Errorf("after a kill -9 and restart: %v, want at most %d", st, maxFds)
+	}
+	t.Logf("%d partitions, after a kill -9, a restart and reading every partition: %v", n, st)
+	b.requireNoPanic()
+}

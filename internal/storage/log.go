@@ -209,7 +209,16 @@ func (l *Log) appendLocked(cfg *Config, b []byte, leaderEpoch int32, records, ma
 		return AppendResult{}, false, err
 	}
 	pos := seg.size.Load()
-	if _, err := f.WriteAt(b, pos); err != nil {
+	_, err = f.WriteAt(b, pos)
+	for attempt := 0; err != nil && attempt < maxReopens; attempt++ {
+		g := reopenAfterClose(err, seg.file, l.env.files)
+		if g == nil {
+			break
+		}
+		f = g
+		_, err = f.WriteAt(b, pos)
+	}
+	if err != nil {
 		// Nothing is published yet; cut whatever part reached the file.
 		f.Truncate(pos)
 		undo()
@@ -401,7 +410,18 @@ func (l *Log) flushTo(target int64) error {
 		if err != nil {
 			return err
 		}
-		if err := l.env.syncFile(f); err != nil {
+		err = l.env.syncFile(f)
+		for attempt := 0; err != nil && attempt < maxReopens; attempt++ {
+			// Closing an evicted file wrote nothing back: its dirty pages
+			// stay in the page cache, and an fsync of the file reopened
+			// makes them durable just the same.
+			g := reopenAfterClose(err, s.file, l.env.files)
+			if g == nil {
+				break
+			}
+			err = l.env.syncFile(g)
+		}
+		if err != nil {
 			return fmt.Errorf("storage: fsync %s: %w", s.path(logSuffix), err)
 		}
 		if s != active {

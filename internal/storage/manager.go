@@ -35,8 +35,9 @@ type ManagerOptions struct {
 	// FlushCheckInterval is how often logs are checked against flush.ms
 	// (log.flush.scheduler.interval.ms; 1 s).
 	FlushCheckInterval time.Duration
-	// MaxOpenFiles bounds the segment files kept open (half the process's
-	// RLIMIT_NOFILE, at most 16384).
+	// MaxOpenFiles bounds the segment files open at once: those cached
+	// plus those evicted and still waiting out fileCloseGrace, a quarter of
+	// the bound (default: half the process's RLIMIT_NOFILE, at most 16384).
 	MaxOpenFiles int
 	// IndexCacheBytes bounds the memory of closed segments' indexes loaded
 	// for reads (64 MiB).
@@ -136,11 +137,15 @@ func OpenManager(dir string, opts ManagerOptions) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{dir: dir, opts: opts, stop: context{done: make(chan struct{})}}
-	r := &reaper{maxPending: opts.MaxOpenFiles}
+	// NB: the cache and the evicted files waiting to be closed share the
+	// bound; with the whole bound each, 2×MaxOpenFiles could be open and a
+	// broker at its RLIMIT_NOFILE would have no descriptor left for sockets.
+	pending := max(opts.MaxOpenFiles/4, 1)
+	r := &reaper{maxPending: pending}
 	m.env = &storeEnv{
 		logger:   opts.Logger.With("component", "storage"),
 		now:      opts.Now,
-		files:    newFileCache(opts.MaxOpenFiles, r),
+		files:    newFileCache(max(opts.MaxOpenFiles-pending, 1), r),
 		indexes:  newIndexCache(opts.IndexCacheBytes),
 		reaper:   r,
 		flushReq: make(chan *Log, 1024),

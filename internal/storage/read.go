@@ -28,6 +28,33 @@ type ReadResult struct {
 	// the last batch returned, or the base offset of the batch that did not
 	// fit. It is the requested offset for an empty result.
 	NextOffset int64
+
+	// sf and files reopen File if the file cache closed it before the
+	// result was used (see reopenAfterClose).
+	sf    *segFile
+	files *fileCache
+}
+
+// maxReopens bounds how often an operation reopens a file that eviction
+// closed under it.
+const maxReopens = 3
+
+// reopenAfterClose returns the segment file open again if err says f was
+// closed under the caller, nil otherwise. The file cache keeps an evicted
+// file open for fileCloseGrace, but closes the oldest evicted ones early
+// when more than its share wait, so that the descriptor bound holds under
+// churn (far more partitions than descriptors); an operation that lost its
+// file that way retries with the same file reopened (or renamed *.deleted,
+// until the deletion delay ends).
+func reopenAfterClose(err error, sf *segFile, files *fileCache) *os.File {
+	if sf == nil || !errors.Is(err, os.ErrClosed) {
+		return nil
+	}
+	f, gerr := files.get(sf)
+	if gerr != nil {
+		return nil
+	}
+	return f
 }
 
 // AppendTo appends the result's bytes to dst, with pread (no shared file
@@ -38,14 +65,23 @@ func (r ReadResult) AppendTo(dst []byte) ([]byte, error) {
 	}
 	n := len(dst)
 	dst = slices.Grow(dst, int(r.Size))[:n+int(r.Size)]
-	m, err := r.File.ReadAt(dst[n:], r.Pos)
-	if int64(m) < r.Size {
+	f := r.File
+	for attempt := 0; ; attempt++ {
+		m, err := f.ReadAt(dst[n:], r.Pos)
+		if int64(m) == r.Size {
+			return dst, nil
+		}
+		if attempt < maxReopens {
+			if g := reopenAfterClose(err, r.sf, r.files); g != nil {
+				f = g
+				continue
+			}
+		}
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return dst[:n], fmt.Errorf("storage: reading %d bytes at %d of %s: %w", r.Size, r.Pos, r.File.Name(), err)
+		return dst[:n], fmt.Errorf("storage: reading %d bytes at %d of %s: %w", r.Size, r.Pos, f.Name(), err)
 	}
-	return dst, nil
 }
 
 // WriteTo copies the bytes to w.
@@ -57,20 +93,38 @@ func (r ReadResult) AppendTo(dst []byte) ([]byte, error) {
 // this calls sendfile with an explicit offset instead (see sendfile_linux.go).
 // Other writers get the bytes through pread in 32 KiB chunks.
 func (r ReadResult) WriteTo(w io.Writer) (int64, error) {
-	if r.Size == 0 {
+	var written int64
+	f := r.File
+	for attempt := 0; ; attempt++ {
+		n, err := writeSection(w, f, r.Pos+written, r.Size-written)
+		written += n
+		if err != nil && attempt < maxReopens {
+			if g := reopenAfterClose(err, r.sf, r.files); g != nil {
+				f = g
+				continue
+			}
+		}
+		return written, err
+	}
+}
+
+// writeSection copies size bytes of f at pos to w. On an error, the bytes
+// written are all the bytes read: a retry continues where it stopped.
+func writeSection(w io.Writer, f *os.File, pos, size int64) (int64, error) {
+	if size == 0 {
 		return 0, nil
 	}
-	if n, handled, err := sendfileTo(w, r.File, r.Pos, r.Size); handled {
+	if n, handled, err := sendfileTo(w, f, pos, size); handled {
 		return n, err
 	}
 	bp := copyBufPool.Get().(*[]byte)
 	defer copyBufPool.Put(bp)
 	buf := *bp
 	var written int64
-	for written < r.Size {
-		chunk := buf[:min(int64(len(buf)), r.Size-written)]
-		m, err := r.File.ReadAt(chunk, r.Pos+written)
-		if m > 0 {
+	for written < size {
+		chunk := buf[:min(int64(len(buf)), size-written)]
+		m, err := f.ReadAt(chunk, pos+written)
+		if m > 0 && (err == nil || err == io.EOF) {
 			k, werr := w.Write(chunk[:m])
 			written += int64(k)
 			if werr != nil {
@@ -80,7 +134,7 @@ func (r ReadResult) WriteTo(w io.Writer) (int64, error) {
 				return written, io.ErrShortWrite
 			}
 		}
-		if err != nil && !(err == io.EOF && written == r.Size) {
+		if err != nil && !(err == io.EOF && written == size) {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
@@ -156,7 +210,7 @@ func (s *segment) read(offset, maxBytes, maxOffset int64, minOneBatch bool) (Rea
 // readFrom extends a read that starts with the batch at loc to the bounds.
 func (s *segment) readFrom(loc *location, offset, maxBytes, maxOffset int64, minOneBatch bool) (ReadResult, error) {
 	h, pos := &loc.h, loc.pos
-	r := ReadResult{File: loc.f, Pos: pos, NextOffset: offset}
+	r := ReadResult{File: loc.f, Pos: pos, NextOffset: offset, sf: s.file, files: s.env.files}
 	if h.BaseOffset >= maxOffset || (int64(h.Size()) > maxBytes && !minOneBatch) {
 		return r, nil
 	}

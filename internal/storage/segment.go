@@ -472,6 +472,9 @@ func (s *segment) locate(offset int64, locked bool) (location, error) {
 		loc.entries = loc.ix.off.bytes()
 		loc.limit = s.size.Load()
 		loc.pos, loc.h, loc.found, err = s.findBatch(loc.f, loc.entries, offset, loc.limit)
+		if errors.Is(err, os.ErrClosed) && attempt < maxReopens {
+			continue // evicted and closed meanwhile: s.open() reopens it
+		}
 		if errors.Is(err, errIndexMismatch) && attempt == 0 {
 			if err := s.repairIndex(loc.ix, locked); err != nil {
 				return loc, err

@@ -31,7 +31,9 @@ func sendfileTo(w io.Writer, f *os.File, pos, size int64) (written int64, handle
 	}
 	sendfileHook()
 	var serr error
+	ran := false
 	cerr := src.Control(func(sfd uintptr) {
+		ran = true
 		// Write waits for the socket to be writable whenever the callback
 		// returns false, honouring the connection's write deadline.
 		werr := dst.Write(func(dfd uintptr) bool {
@@ -60,6 +62,11 @@ func sendfileTo(w io.Writer, f *os.File, pos, size int64) (written int64, handle
 			serr = werr
 		}
 	})
+	if !ran && cerr != nil {
+		// Control refuses only a file closed (evicted) meanwhile; nothing
+		// was sent, and WriteTo retries with the file reopened.
+		return 0, true, &os.PathError{Op: "sendfile", Path: f.Name(), Err: os.ErrClosed}
+	}
 	if serr == nil {
 		serr = cerr
 	}

@@ -23,7 +23,8 @@ func syncData(f *os.File) error {
 			}
 		}
 	}); err != nil {
-		return err
+		// Control refuses only a closed file.
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: os.ErrClosed}
 	}
 	if serr != nil {
 		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
