@@ -52,18 +52,23 @@ func (b *Broker) apply(img *metadata.Image) {
 				b.dropPartition(key)
 			}
 		}
-		return
-	}
-	for name, pt := range prev.Topics {
-		if img.Topics[name] == pt {
-			continue
-		}
-		for i := range pt.Partitions {
-			key := partition.Key{Topic: name, Index: int32(i)}
-			if !want[key] && b.parts.Get(key.Topic, key.Index) != nil {
-				b.dropPartition(key)
+	} else {
+		for name, pt := range prev.Topics {
+			if img.Topics[name] == pt {
+				continue
+			}
+			for i := range pt.Partitions {
+				key := partition.Key{Topic: name, Index: int32(i)}
+				if !want[key] && b.parts.Get(key.Topic, key.Index) != nil {
+					b.dropPartition(key)
+				}
 			}
 		}
+	}
+	if b.groups != nil {
+		// Load the group coordinator shards of the __consumer_offsets
+		// partitions this broker leads (asynchronously), unload the rest.
+		b.groups.SyncLeadership(img)
 	}
 }
 
@@ -100,11 +105,6 @@ func (b *Broker) dropPartition(key partition.Key) {
 	b.parts.Remove(key)
 	if err := b.logs.Delete(storage.TopicPartition{Topic: key.Topic, Partition: key.Index}); err != nil {
 		b.log.Error("deleting partition log", "topic", key.Topic, "partition", key.Index, "err", err)
-	}
-	if b.groups != nil {
-		// Load the group coordinator shards of the __consumer_offsets
-		// partitions this broker leads (asynchronously), unload the rest.
-		b.groups.SyncLeadership(img)
 	}
 }
 
