@@ -15,6 +15,7 @@ import (
 func newServerCmd() *cobra.Command {
 	var (
 		listen, dataDir, advertise, propsFile, logLevel string
+		debugListen                                     string
 		overrides                                       []string
 	)
 	cmd := &cobra.Command{
@@ -72,6 +73,14 @@ and the --listen/--data-dir/--advertise flags.`,
 			if err != nil {
 				return err
 			}
+			if debugListen != "" {
+				stop, err := serveDebug(debugListen, logger)
+				if err != nil {
+					b.Close()
+					return err
+				}
+				defer stop()
+			}
 			// main cancels the context on SIGINT or SIGTERM: a clean
 			// shutdown (checkpoints, clean-shutdown marker).
 			<-cmd.Context().Done()
@@ -86,5 +95,6 @@ and the --listen/--data-dir/--advertise flags.`,
 	f.StringVar(&propsFile, "config", "", "Kafka-style server.properties file")
 	f.StringArrayVar(&overrides, "override", nil, "broker config key=value, Kafka names (repeatable)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&debugListen, "debug-listen", "", "host:port of an HTTP listener serving Go's /debug/pprof profiles (off by default; not a Kafka port, keep it on localhost)")
 	return cmd
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -79,7 +80,11 @@ func (c *conn) serve(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := c.handle(ctx, frame); err != nil {
+		err = c.handle(ctx, frame)
+		if reusableFrame(frame) {
+			releaseFrame(frame)
+		}
+		if err != nil {
 			return err
 		}
 		if c.r.Buffered() == 0 {
@@ -88,6 +93,20 @@ func (c *conn) serve(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// reusableFrame reports whether nothing refers to frame once its request
+// has been handled, so that its buffer can be reused. Produce writes the
+// record sets to the log (a copy) and keeps no slice of the request;
+// Fetch requests hold no byte fields. Other APIs may keep decoded byte
+// fields that alias the frame (e.g. a group member's protocol metadata),
+// so their frames are left to the GC.
+func reusableFrame(frame []byte) bool {
+	if len(frame) < 2 {
+		return false
+	}
+	key := int16(binary.BigEndian.Uint16(frame))
+	return key == 0 || key == 1
 }
 
 // handle decodes, dispatches and answers one request. An error closes the

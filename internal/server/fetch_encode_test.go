@@ -76,7 +76,7 @@ func TestFetchEncodingMatchesKmsg(t *testing.T) {
 
 	for v := int16(4); v <= 13; v++ {
 		zc := build(v)
-		body, splices, err := appendFetchBody(nil, zc, nil)
+		body, splices, err := appendFetchBody(nil, zc, nil, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,6 +101,11 @@ func TestFetchEncodingMatchesKmsg(t *testing.T) {
 		want := ref.FetchResponse.AppendTo(nil)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("v%d: zero-copy encoding differs from kmsg's\n got %x\nwant %x", v, got, want)
+		}
+		// Read inline (small responses), the same bytes and no splices.
+		inl, splices, err := appendFetchBody(nil, build(v), nil, true)
+		if err != nil || len(splices) != 0 || !bytes.Equal(inl, want) {
+			t.Fatalf("v%d: inline encoding: err %v, %d splices, equal to kmsg's: %v", v, err, len(splices), bytes.Equal(inl, want))
 		}
 		// And kmsg can read it back.
 		back := kmsg.NewPtrFetchResponse()

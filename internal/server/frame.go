@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -21,8 +23,10 @@ type requestHeader struct {
 	clientID      string
 }
 
-// readFrame reads one size-prefixed frame into a new buffer. A size below
-// the smallest header or above maxSize is an error: the frame is not read.
+// readFrame reads one size-prefixed frame into a buffer from the frame
+// pool. A size below the smallest header or above maxSize is an error: the
+// frame is not read. The caller gives the buffer back with releaseFrame
+// once nothing refers to it any more.
 func readFrame(r io.Reader, sizeBuf []byte, maxSize int32) ([]byte, error) {
 	if _, err := io.ReadFull(r, sizeBuf[:4]); err != nil {
 		return nil, err
@@ -34,11 +38,54 @@ func readFrame(r io.Reader, sizeBuf []byte, maxSize int32) ([]byte, error) {
 	if size > maxSize {
 		return nil, fmt.Errorf("%w: size %d exceeds socket.request.max.bytes %d", errFrame, size, maxSize)
 	}
-	buf := make([]byte, size)
+	buf := getFrame(int(size))
 	if _, err := io.ReadFull(r, buf); err != nil {
+		releaseFrame(buf)
 		return nil, err
 	}
 	return buf, nil
+}
+
+// Frame buffers of produce requests are large (up to a megabyte per
+// partition batch) and arrive back to back; allocating each anew cost
+// more CPU than anything but the syscalls (the runtime zeroes every new
+// buffer, and the GC then scans for and frees them). They are pooled by
+// power-of-two size class instead. sync.Pool drops idle buffers at GC, so
+// an idle broker does not keep them.
+//
+// NB: a buffer may only be released when no decoded request still points
+// into it: kmsg decodes byte fields (record sets, group metadata) as
+// slices of the frame. conn releases only frames of APIs whose handlers
+// are known to copy what they keep (see reusableFrame).
+const (
+	minPooledFrame = 4 << 10  // smaller frames are cheap to allocate
+	maxPooledFrame = 16 << 20 // larger ones are rare; not worth holding
+)
+
+var framePools [25]sync.Pool // indexed by frameClass; 1<<24 == maxPooledFrame
+
+// frameClass is the pool index of a size: the power of two >= size.
+func frameClass(size int) int { return bits.Len(uint(size - 1)) }
+
+func getFrame(size int) []byte {
+	if size < minPooledFrame || size > maxPooledFrame {
+		return make([]byte, size)
+	}
+	c := frameClass(size)
+	if p, ok := framePools[c].Get().(*[]byte); ok {
+		return (*p)[:size]
+	}
+	return make([]byte, size, 1<<c)
+}
+
+// releaseFrame returns buf (from getFrame) to its pool.
+func releaseFrame(buf []byte) {
+	c := cap(buf)
+	if c < minPooledFrame || c > maxPooledFrame || c&(c-1) != 0 {
+		return
+	}
+	buf = buf[:0]
+	framePools[frameClass(c)].Put(&buf)
 }
 
 // parseHeader decodes the fixed part of a request header (v1) at the start
