@@ -44,11 +44,8 @@ type BatchSpec struct {
 }
 
 // RecordSpec is one record for Build. Its offset delta is its index in
-// BatchSpec.Records.
-//
-// TODO: let compaction give explicit offset deltas and a last offset delta
-// (it keeps surviving records' offsets, and empty batches for producer
-// state) once the cleaner is written.
+// BatchSpec.Records. (Compaction, which keeps records' own offset deltas,
+// rebuilds batches with RebuildBatch instead.)
 type RecordSpec struct {
 	Key     []byte // nil for a null key
 	Value   []byte // nil for a null value (a tombstone)
