@@ -1,6 +1,9 @@
 package storage
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // TopicPartition names a partition; its directory is "<Topic>-<Partition>".
 type TopicPartition struct {
@@ -26,6 +29,17 @@ type Config struct {
 	MaxMessageBytes    int64 // max.message.bytes: largest batch accepted
 	LogAppendTime      bool  // message.timestamp.type=LogAppendTime
 	FileDeleteDelayMs  int64 // file.delete.delay.ms
+
+	// CleanupPolicy is cleanup.policy: "delete", "compact" or
+	// "compact,delete" (either order); "" is delete.
+	CleanupPolicy      string
+	DeleteRetentionMs  int64   // delete.retention.ms: how long tombstones stay after they become cleanable
+	MinCompactionLagMs int64   // min.compaction.lag.ms: a record is not compacted before it is this old
+	MaxCompactionLagMs int64   // max.compaction.lag.ms: a dirty record is compacted by then, whatever the dirty ratio
+	MinCleanableRatio  float64 // min.cleanable.dirty.ratio
+
+	// compact and delete are the parsed CleanupPolicy (withDefaults).
+	compact, delete bool
 }
 
 // DefaultConfig returns Kafka's topic defaults.
@@ -41,6 +55,10 @@ func DefaultConfig() Config {
 		FlushMs:            math.MaxInt64,
 		MaxMessageBytes:    1048588,
 		FileDeleteDelayMs:  60000,
+		CleanupPolicy:      "delete",
+		DeleteRetentionMs:  86400000,
+		MaxCompactionLagMs: math.MaxInt64,
+		MinCleanableRatio:  0.5,
 	}
 }
 
@@ -63,6 +81,29 @@ func (c Config) withDefaults() Config {
 	fill(&c.FlushMs, d.FlushMs)
 	fill(&c.MaxMessageBytes, d.MaxMessageBytes)
 	fill(&c.FileDeleteDelayMs, d.FileDeleteDelayMs)
+	fill(&c.DeleteRetentionMs, d.DeleteRetentionMs)
+	fill(&c.MaxCompactionLagMs, d.MaxCompactionLagMs)
+	if c.MinCleanableRatio <= 0 {
+		c.MinCleanableRatio = d.MinCleanableRatio
+	}
+	if c.CleanupPolicy == "" {
+		c.CleanupPolicy = d.CleanupPolicy
+	}
+	c.compact, c.delete = false, false
+	for _, p := range strings.Split(c.CleanupPolicy, ",") {
+		switch strings.TrimSpace(p) {
+		case "compact":
+			c.compact = true
+		case "delete":
+			c.delete = true
+		}
+	}
+	if !c.compact {
+		c.delete = true // nothing else would ever bound the log
+	}
+	if c.MinCompactionLagMs < 0 {
+		c.MinCompactionLagMs = 0
+	}
 	if c.SegmentBytes > math.MaxInt32 {
 		c.SegmentBytes = math.MaxInt32
 	}

@@ -108,6 +108,11 @@ func (l *Log) Append(b []byte, leaderEpoch int32) (AppendResult, error) {
 		if h.RecordCount <= 0 || h.RecordCount != h.LastOffsetDelta+1 {
 			return AppendResult{}, fmt.Errorf("%w: batch has %d records but last offset delta %d", ErrInvalidRecord, h.RecordCount, h.LastOffsetDelta)
 		}
+		if cfg.compact && !h.IsControl() {
+			if err := checkKeys(raw, &h); err != nil {
+				return AppendResult{}, err
+			}
+		}
 		records += int64(h.LastOffsetDelta) + 1
 		maxTs = max(maxTs, h.MaxTimestamp)
 		idempotent = idempotent || h.ProducerID >= 0
@@ -132,6 +137,36 @@ func (l *Log) Append(b []byte, leaderEpoch int32) (AppendResult, error) {
 	}
 	return res, nil
 }
+
+// checkKeys refuses a batch with a record without a key, for a compacted
+// log (Kafka's LogValidator: INVALID_RECORD, "Compacted topic cannot accept
+// message without key"): the cleaner could only drop it. Compressed records
+// are decompressed for it, as Kafka does for compacted topics, into a pooled
+// buffer; nothing else is allocated.
+func checkKeys(raw []byte, h *record.Header) error {
+	bp := keyCheckPool.Get().(*[]byte)
+	defer keyCheckPool.Put(bp)
+	data, err := record.RecordsData(*bp, raw, h, record.DefaultDecompressLimit)
+	if err != nil {
+		return batchError(err)
+	}
+	if h.Codec() != record.CodecNone && cap(data) <= 4<<20 {
+		*bp = data[:0]
+	}
+	it := record.NewRecordIter(data, h.RecordCount)
+	var v record.RecordView
+	for it.Next(&v) {
+		if v.Key == nil {
+			return fmt.Errorf("%w: compacted topic cannot accept a record without a key (offset delta %d)", ErrInvalidRecord, v.OffsetDelta)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return batchError(err)
+	}
+	return nil
+}
+
+var keyCheckPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // batchError maps a record package error to this package's sentinels.
 func batchError(err error) error {

@@ -23,6 +23,9 @@ type producerTracker interface {
 	writeSnapshot(dir string, offset int64) error
 	// expire forgets producers idle for maxIdleMs or more as of nowMs.
 	expire(nowMs, maxIdleMs int64) int
+	// lastBatchOffsets sets dst[pid] to the last offset of each
+	// producer's last batch.
+	lastBatchOffsets(dst map[int64]int64)
 }
 
 // producerStates adapts *ProducerStates.
@@ -42,6 +45,8 @@ func (p producerStates) writeSnapshot(dir string, offset int64) error {
 func (p producerStates) expire(nowMs, maxIdleMs int64) int {
 	return p.s.ExpireProducers(nowMs, maxIdleMs)
 }
+
+func (p producerStates) lastBatchOffsets(dst map[int64]int64) { p.s.LastBatchOffsets(dst) }
 
 // loadProducers loads the newest snapshot at or below maxOffset; the caller
 // replays batches from snapOffset. On an I/O error the state is empty and

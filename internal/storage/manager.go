@@ -42,6 +42,15 @@ type ManagerOptions struct {
 	// IndexCacheBytes bounds the memory of closed segments' indexes loaded
 	// for reads (64 MiB).
 	IndexCacheBytes int64
+	// DisableCleaner is log.cleaner.enable=false: compacted logs are not
+	// compacted (they grow).
+	DisableCleaner bool
+	// CleanerBackoff is log.cleaner.backoff.ms (15 s): how long the
+	// cleaner sleeps when no log needs cleaning.
+	CleanerBackoff time.Duration
+	// DedupeBufferSize is log.cleaner.dedupe.buffer.size (128 MiB): the
+	// most memory the cleaner's offset map takes, 24 bytes per key.
+	DedupeBufferSize int64
 }
 
 // storeEnv is what the logs of one Manager share.
@@ -74,6 +83,7 @@ type Manager struct {
 	dir        string
 	opts       ManagerOptions
 	env        *storeEnv
+	cleaner    *cleaner
 	clean      bool             // the marker was there at open
 	partitions []TopicPartition // found at open
 
@@ -132,6 +142,12 @@ func OpenManager(dir string, opts ManagerOptions) (*Manager, error) {
 	}
 	if opts.IndexCacheBytes <= 0 {
 		opts.IndexCacheBytes = defaultIndexCacheBytes
+	}
+	if opts.CleanerBackoff <= 0 {
+		opts.CleanerBackoff = 15 * time.Second
+	}
+	if opts.DedupeBufferSize <= 0 {
+		opts.DedupeBufferSize = 128 << 20
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -192,6 +208,9 @@ func OpenManager(dir string, opts ManagerOptions) (*Manager, error) {
 		}
 	}
 	slices.SortFunc(m.partitions, compareTP)
+	if m.cleaner, err = newCleaner(m, opts.DedupeBufferSize); err != nil {
+		return nil, err
+	}
 	for _, p := range leftovers {
 		m.removeLater(p)
 	}
@@ -332,6 +351,9 @@ func (m *Manager) Delete(tp TopicPartition) error {
 		return err
 	}
 	m.removeLater(doomed)
+	if err := m.cleaner.forget(tp); err != nil {
+		return err
+	}
 	return m.writeCheckpoints(true)
 }
 
@@ -343,6 +365,9 @@ func (m *Manager) Delete(tp TopicPartition) error {
 func (m *Manager) SetAside(tp TopicPartition) (string, error) {
 	path, err := m.renameAway(tp, "-stray")
 	if err != nil || path == "" {
+		return path, err
+	}
+	if err := m.cleaner.forget(tp); err != nil {
 		return path, err
 	}
 	return path, m.writeCheckpoints(true)
@@ -552,6 +577,9 @@ func (m *Manager) startBackground() {
 		}
 	})
 	m.loop(200*time.Millisecond, func() { m.env.reaper.run(time.Now()) })
+	if !m.opts.DisableCleaner {
+		m.startCleaner(m.opts.CleanerBackoff)
+	}
 	// Roll flushes: move the recovery point past finished segments.
 	m.wg.Add(1)
 	go func() {

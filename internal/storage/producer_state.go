@@ -214,3 +214,16 @@ func (s *ProducerStates) ExpireProducers(nowMs, maxIdleMs int64) int {
 	}
 	return n
 }
+
+// LastBatchOffsets sets dst[pid] to the last offset of each producer's last
+// appended batch (in its current epoch). The log cleaner keeps those
+// batches, emptied if need be, as Kafka's does: the producer state is
+// rebuilt from the log on recovery, and without its last batch a producer
+// would lose its sequence number and epoch.
+func (s *ProducerStates) LastBatchOffsets(dst map[int64]int64) {
+	for pid, e := range s.producers {
+		if b := e.last(); b != nil {
+			dst[pid] = b.lastOffset
+		}
+	}
+}

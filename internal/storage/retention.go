@@ -23,9 +23,12 @@ func (l *Log) ApplyRetention() (int, error) {
 }
 
 // deleteSegments deletes deletable head segments; withLimits adds
-// retention.ms and retention.bytes to the log start offset rule.
+// retention.ms and retention.bytes to the log start offset rule (only for
+// logs whose cleanup.policy has delete: a compact-only log keeps every
+// segment, and the cleaner bounds it).
 func (l *Log) deleteSegments(withLimits bool) (int, error) {
 	cfg := l.config()
+	withLimits = withLimits && cfg.delete
 	nowMs := l.env.now().UnixMilli()
 	segs := l.segments()
 	hw, start := l.hw.Load(), l.logStart.Load()
