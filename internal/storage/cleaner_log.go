@@ -13,9 +13,7 @@ package storage
 //     loses records is rebuilt (same base offset and last offset delta,
 //     same codec, CRC recomputed); one that loses all is dropped, unless it
 //     is the last batch of an active idempotent producer (kept empty, so the
-//     producer's sequence and epoch survive a restart, as Kafka does) or the
-//     last batch of its group (kept empty, so a crash mid-swap can tell which
-//     old segments the cleaned one replaces; see cleaner_swap.go).
+//     producer's sequence and epoch survive a restart, as Kafka does).
 //  3. Swap each group's cleaned segment in (cleaner_swap.go).
 //  4. Checkpoint mapEnd+1 as the log's first dirty offset.
 //
@@ -291,14 +289,11 @@ func (p *cleanPass) cleanGroup(group []*segment) error {
 		return nil
 	}
 	for i, s := range group {
-		last := i == len(group)-1
 		if s.size.Load() != sizes[i] {
 			return errCleanAborted // truncated meanwhile
 		}
-		var endPos int64
 		err := c.forEachBatch(s, func(h *record.Header, raw []byte) error {
-			endPos += int64(len(raw))
-			out, err := p.filterBatch(h, raw, last && endPos == sizes[i])
+			out, err := p.filterBatch(h, raw)
 			if err != nil || out == nil {
 				return err
 			}
@@ -344,9 +339,8 @@ func (p *cleanPass) cleanGroup(group []*segment) error {
 }
 
 // filterBatch decides a batch's fate: nil to drop it, raw to keep it as it
-// is, or a rebuilt batch (in the cleaner's batch buffer). keepLast says it
-// is the last batch of its group.
-func (p *cleanPass) filterBatch(h *record.Header, raw []byte, keepLast bool) ([]byte, error) {
+// is, or a rebuilt batch (in the cleaner's batch buffer).
+func (p *cleanPass) filterBatch(h *record.Header, raw []byte) ([]byte, error) {
 	if h.IsControl() {
 		return raw, nil // no transactions yet: markers stay
 	}
@@ -388,7 +382,7 @@ func (p *cleanPass) filterBatch(h *record.Header, raw []byte, keepLast bool) ([]
 	p.stats.tombstonesRemoved += tombsGone
 	if kept == 0 {
 		last, active := p.producers[h.ProducerID]
-		if !keepLast && !(h.ProducerID >= 0 && active && last == h.LastOffset()) {
+		if !(h.ProducerID >= 0 && active && last == h.LastOffset()) {
 			p.stats.batchesDropped++
 			return nil, nil
 		}

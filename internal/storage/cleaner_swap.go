@@ -17,12 +17,11 @@ package storage
 // .cleaned files and .swap index files without a .log.swap; for each
 // "<base>.log.swap" it deletes every segment whose base offset is in
 // [base, next), next being the offset after the swap segment's last batch,
-// and renames the .swap files into place. That range covers exactly the
-// old segments of the group: the cleaned segment starts at the group's
-// first base offset and always keeps the group's last batch (emptied if
-// need be, see cleaner_log.go), so no old segment is left holding records
-// the cleaned segment superseded (a removed tombstone's key must not come
-// back).
+// and renames the .swap files into place, so that no two segments overlap.
+// Old segments of the group at or above next may stay (when their records
+// all went): they hold only records newer than any in the cleaned segment,
+// so every key still reads as before the pass (an older value can never
+// come back from them over a removed tombstone); the next pass cleans them.
 
 import (
 	"errors"
