@@ -165,7 +165,9 @@ func (c *cleaner) cleanableOf(l *Log, nowMs int64) (*cleanable, error) {
 		if segs[n+1].base > hw {
 			break
 		}
-		if cfg.MinCompactionLagMs > 0 {
+		// NB: an empty segment (all its records cleaned away) has no
+		// timestamp, and its file's mtime would hold the lag back.
+		if cfg.MinCompactionLagMs > 0 && segs[n].size.Load() > 0 {
 			ts, err := segs[n].largestTimestamp()
 			if err != nil {
 				return nil, err
