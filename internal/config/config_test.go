@@ -21,8 +21,18 @@ func TestTopicConfigValidation(t *testing.T) {
 		{MessageTimestampTyp, "LogAppendTime", nil},
 		{MessageTimestampTyp, "Sometime", ErrInvalid},
 		{CleanupPolicy, "delete", nil},
-		{CleanupPolicy, "compact", ErrInvalid},
-		{CleanupPolicy, "delete,compact", ErrInvalid},
+		{CleanupPolicy, "compact", nil},
+		{CleanupPolicy, "delete,compact", nil},
+		{CleanupPolicy, "compact, delete", nil},
+		{CleanupPolicy, "compact,shred", ErrInvalid},
+		{MinCleanableRatio, "0.1", nil},
+		{MinCleanableRatio, "1.5", ErrInvalid},
+		{MinCleanableRatio, "-0.1", ErrInvalid},
+		{MinCleanableRatio, "NaN", ErrInvalid},
+		{DeleteRetentionMs, "0", nil},
+		{DeleteRetentionMs, "-1", ErrInvalid},
+		{MaxCompactionLagMs, "0", ErrInvalid},
+		{MinCompactionLagMs, "100", nil},
 		{CleanupPolicy, "shred", ErrInvalid},
 		{MinInsyncReplicas, "0", ErrInvalid},
 		{FlushMessages, "1", nil},
@@ -115,5 +125,38 @@ func TestParseProperties(t *testing.T) {
 	}
 	if m["num.partitions"] != "3" || m["log.dirs"] != "/tmp/x" {
 		t.Fatalf("%v", m)
+	}
+}
+
+func TestCleanerBrokerConfigs(t *testing.T) {
+	b, err := NewBroker(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Bool(LogCleanerEnable) || b.Int(LogCleanerBackoffMs) != 15000 || b.Int(LogCleanerDedupeBufferSize) != 128<<20 {
+		t.Fatalf("cleaner defaults: enable %v backoff %d buffer %d", b.Bool(LogCleanerEnable), b.Int(LogCleanerBackoffMs), b.Int(LogCleanerDedupeBufferSize))
+	}
+	tc := b.Topic(nil)
+	if tc.Int(DeleteRetentionMs) != 86400000 || tc.Float(MinCleanableRatio) != 0.5 || tc.Int(MinCompactionLagMs) != 0 {
+		t.Fatalf("topic defaults: %v", tc.values)
+	}
+	// The broker's log.cleaner.* settings are the topic defaults.
+	b, err = NewBroker(map[string]string{LogCleanerMinCleanableRatio: "0.25", LogCleanerDeleteRetentionMs: "5", "log.cleanup.policy": "compact,delete"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc = b.Topic(map[string]string{MinCompactionLagMs: "7"})
+	if tc.Float(MinCleanableRatio) != 0.25 || tc.Int(DeleteRetentionMs) != 5 || tc.Int(MinCompactionLagMs) != 7 || tc.Get(CleanupPolicy) != "compact,delete" {
+		t.Fatalf("synonyms: %v", tc.values)
+	}
+	for _, bad := range []map[string]string{
+		{LogCleanerThreads: "2"},
+		{LogCleanerMinCleanableRatio: "2"},
+		{LogCleanerBackoffMs: "-1"},
+		{"log.cleanup.policy": "squash"},
+	} {
+		if _, err := NewBroker(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%v accepted: %v", bad, err)
+		}
 	}
 }

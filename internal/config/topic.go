@@ -1,10 +1,8 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"strings"
 )
 
 // Topic config names (Kafka's).
@@ -24,25 +22,11 @@ const (
 	CompressionType     = "compression.type"
 	FileDeleteDelayMs   = "file.delete.delay.ms"
 	UncleanLeaderElect  = "unclean.leader.election.enable"
+	DeleteRetentionMs   = "delete.retention.ms"
+	MinCompactionLagMs  = "min.compaction.lag.ms"
+	MaxCompactionLagMs  = "max.compaction.lag.ms"
+	MinCleanableRatio   = "min.cleanable.dirty.ratio"
 )
-
-// errCompactNotYet is returned for cleanup.policy=compact until log
-// compaction exists; accepting it silently would let a compacted topic
-// grow without bound.
-var errCompactNotYet = errors.New("cleanup.policy=compact is not supported yet (only delete)")
-
-func checkCleanupPolicy(v string) error {
-	for _, p := range strings.Split(v, ",") {
-		switch strings.TrimSpace(p) {
-		case "delete":
-		case "compact":
-			return errCompactNotYet
-		default:
-			return fmt.Errorf("unknown cleanup policy %q (valid: delete)", p)
-		}
-	}
-	return nil
-}
 
 // TopicDefs are the topic-level configs Strata implements, each paired in
 // TopicSynonyms with the broker config that supplies its default.
@@ -55,13 +39,17 @@ var TopicDefs = newSet([]Def{
 	intDef(IndexIntervalBytes, 4096, 0, math.MaxInt32, "Bytes written between two offset index entries."),
 	intDef(MaxMessageBytes, 1048588, 0, math.MaxInt32, "Largest record batch the topic accepts."),
 	{Name: MessageTimestampTyp, Type: TypeString, Default: "CreateTime", OneOf: []string{"CreateTime", "LogAppendTime"}, Doc: "Whether record timestamps are the producer's (CreateTime) or the broker's append time."},
-	{Name: CleanupPolicy, Type: TypeList, Default: "delete", Check: checkCleanupPolicy, Doc: "Retention policy for old segments: delete (compact comes later)."},
+	{Name: CleanupPolicy, Type: TypeList, Default: "delete", Check: checkCleanupPolicy, Doc: "What bounds the log: delete (old segments are deleted by retention.ms / retention.bytes), compact (only the last record of each key is kept), or both."},
 	intDef(MinInsyncReplicas, 1, 1, math.MaxInt32, "Minimum ISR size for acks=all writes."),
 	longDef(FlushMessages, math.MaxInt64, 1, "Force an fsync after this many messages."),
 	longDef(FlushMs, math.MaxInt64, 0, "Force an fsync when unflushed data is this old, ms."),
 	{Name: CompressionType, Type: TypeString, Default: "producer", OneOf: []string{"producer"}, Doc: "Final compression of stored batches; only producer (keep as sent) is supported."},
 	longDef(FileDeleteDelayMs, 60000, 0, "Delay before a deleted segment's files are removed, ms."),
 	{Name: UncleanLeaderElect, Type: TypeBoolean, Default: "false", Doc: "Whether a replica outside the ISR may become leader (data loss)."},
+	longDef(DeleteRetentionMs, 86400000, 0, "How long a tombstone of a compacted topic is kept after the cleaner first sees it, ms."),
+	longDef(MinCompactionLagMs, 0, 0, "A record stays uncompacted for at least this long, ms."),
+	longDef(MaxCompactionLagMs, math.MaxInt64, 1, "A record is compacted within this long, whatever the dirty ratio, ms."),
+	{Name: MinCleanableRatio, Type: TypeDouble, Default: "0.5", Check: checkRatio, Doc: "The cleaner compacts a log once this share of it is dirty (not yet compacted)."},
 })
 
 // TopicSynonyms maps a topic config to the broker config that sets its
@@ -82,6 +70,10 @@ var TopicSynonyms = map[string]string{
 	CompressionType:     "compression.type",
 	FileDeleteDelayMs:   "log.segment.delete.delay.ms",
 	UncleanLeaderElect:  "unclean.leader.election.enable",
+	DeleteRetentionMs:   LogCleanerDeleteRetentionMs,
+	MinCompactionLagMs:  LogCleanerMinCompactionLagMs,
+	MaxCompactionLagMs:  LogCleanerMaxCompactionLagMs,
+	MinCleanableRatio:   LogCleanerMinCleanableRatio,
 }
 
 // ValidateTopicConfigs checks a set of topic config overrides: every name

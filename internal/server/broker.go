@@ -100,6 +100,9 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 		CheckpointInterval:                time.Duration(cfg.Int("replica.high.watermark.checkpoint.interval.ms")) * time.Millisecond,
 		ProducerIDExpiration:              time.Duration(cfg.Int("producer.id.expiration.ms")) * time.Millisecond,
 		ProducerIDExpirationCheckInterval: time.Duration(cfg.Int("producer.id.expiration.check.interval.ms")) * time.Millisecond,
+		DisableCleaner:                    !cfg.Bool(config.LogCleanerEnable),
+		CleanerBackoff:                    max(time.Duration(cfg.Int(config.LogCleanerBackoffMs))*time.Millisecond, time.Millisecond),
+		DedupeBufferSize:                  cfg.Int(config.LogCleanerDedupeBufferSize),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opening logs: %w", err)

@@ -3,7 +3,6 @@ package server
 import (
 	"maps"
 	"strconv"
-	"strings"
 
 	"github.com/strata-io/strata/internal/config"
 	"github.com/strata-io/strata/internal/metadata"
@@ -168,12 +167,22 @@ func storageConfig(tc config.TopicConfig) storage.Config {
 		MaxMessageBytes:    tc.Int(config.MaxMessageBytes),
 		LogAppendTime:      tc.Get(config.MessageTimestampTyp) == "LogAppendTime",
 		FileDeleteDelayMs:  tc.Int(config.FileDeleteDelayMs),
-	}
-	if !strings.Contains(tc.Get(config.CleanupPolicy), "delete") {
 		// A compact-only topic (__consumer_offsets) is never trimmed by
-		// time or size, as in Kafka: its old segments hold the live
-		// value of keys not written since.
-		cfg.RetentionMs, cfg.RetentionBytes = -1, -1
+		// time or size: storage applies retention.ms / retention.bytes
+		// only when the policy has delete.
+		CleanupPolicy:      tc.Get(config.CleanupPolicy),
+		DeleteRetentionMs:  tc.Int(config.DeleteRetentionMs),
+		MinCompactionLagMs: tc.Int(config.MinCompactionLagMs),
+		MaxCompactionLagMs: tc.Int(config.MaxCompactionLagMs),
+		MinCleanableRatio:  tc.Float(config.MinCleanableRatio),
+	}
+	// NB: storage.Config takes 0 for "Kafka's default"; where Kafka
+	// accepts 0 and means it, pass the smallest value with the same effect.
+	if cfg.DeleteRetentionMs == 0 {
+		cfg.DeleteRetentionMs = 1
+	}
+	if cfg.MinCleanableRatio == 0 {
+		cfg.MinCleanableRatio = 1e-9
 	}
 	return cfg
 }
