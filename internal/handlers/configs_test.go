@@ -268,8 +268,8 @@ func TestIncrementalAlterTopicConfigs(t *testing.T) {
 		{"garbage value", []kadm.AlterConfig{set("segment.bytes", "2097152"), set("retention.ms", "soon")}, kerr.InvalidConfig, "retention.ms"},
 		{"unknown name", []kadm.AlterConfig{set("no.such.config", "1")}, kerr.InvalidConfig, "no.such.config"},
 		{"out of range", []kadm.AlterConfig{set("segment.bytes", "10")}, kerr.InvalidConfig, "segment.bytes"},
-		{"compact", []kadm.AlterConfig{set("cleanup.policy", "compact")}, kerr.InvalidConfig, "compact"},
-		{"append compact", []kadm.AlterConfig{{Op: kadm.AppendConfig, Name: "cleanup.policy", Value: str("compact")}}, kerr.InvalidConfig, "compact"},
+		{"unknown policy", []kadm.AlterConfig{set("cleanup.policy", "shred")}, kerr.InvalidConfig, "shred"},
+		{"append unknown policy", []kadm.AlterConfig{{Op: kadm.AppendConfig, Name: "cleanup.policy", Value: str("shred")}}, kerr.InvalidConfig, "shred"},
 		{"subtract to empty", []kadm.AlterConfig{{Op: kadm.SubtractConfig, Name: "cleanup.policy", Value: str("delete")}}, kerr.InvalidConfig, "cleanup"},
 		{"append to non-list", []kadm.AlterConfig{{Op: kadm.AppendConfig, Name: "retention.ms", Value: str("1")}}, kerr.InvalidConfig, "retention.ms"},
 		{"duplicate key", []kadm.AlterConfig{set("retention.ms", "1"), set("retention.ms", "2")}, kerr.InvalidRequest, "retention.ms"},
@@ -369,7 +369,7 @@ func TestAlterTopicConfigsLegacy(t *testing.T) {
 		msgPart  string
 	}{
 		{"garbage", false, []kadm.AlterConfig{set("retention.ms", "1h")}, kerr.InvalidConfig, "retention.ms"},
-		{"compact", false, []kadm.AlterConfig{set("cleanup.policy", "compact")}, kerr.InvalidConfig, "compact"},
+		{"unknown policy", false, []kadm.AlterConfig{set("cleanup.policy", "shred")}, kerr.InvalidConfig, "shred"},
 		{"unknown", false, []kadm.AlterConfig{set("segment.bytes", "1048576"), set("retention.hours", "1")}, kerr.InvalidConfig, "retention.hours"},
 		{"null", false, []kadm.AlterConfig{{Name: "retention.ms"}}, kerr.InvalidRequest, "retention.ms"},
 		{"validate only", true, []kadm.AlterConfig{set("retention.ms", "1000")}, nil, ""},
@@ -467,7 +467,7 @@ func TestAlterBrokerConfigs(t *testing.T) {
 		{"static config, cluster-wide", nil, []kadm.AlterConfig{set("log.dirs", "/tmp")}, kerr.InvalidRequest, "log.dirs"},
 		{"garbage value", &node, []kadm.AlterConfig{set("message.max.bytes", "lots")}, kerr.InvalidRequest, "message.max.bytes"},
 		{"unknown config", &node, []kadm.AlterConfig{set("no.such.config", "1")}, kerr.InvalidRequest, "no.such.config"},
-		{"compact", nil, []kadm.AlterConfig{set("log.cleanup.policy", "compact")}, kerr.InvalidRequest, "compact"},
+		{"unknown policy", nil, []kadm.AlterConfig{set("log.cleanup.policy", "shred")}, kerr.InvalidRequest, "shred"},
 		{"append to non-list", &node, []kadm.AlterConfig{{Op: kadm.AppendConfig, Name: "message.max.bytes", Value: str("1")}}, kerr.InvalidConfig, "message.max.bytes"},
 		{"other broker", &other, []kadm.AlterConfig{set("message.max.bytes", "600")}, kerr.InvalidRequest, "7"},
 	} {
