@@ -50,7 +50,9 @@ var groupDefs = []Def{
 	intDef(OffsetsRetentionMinutes, 10080, 1, math.MaxInt32, "Committed offsets of a group are dropped this long after it became empty (KIP-211), minutes."),
 	longDef(OffsetsRetentionCheckMs, 600000, 1, "How often expired offsets are looked for, ms."),
 	intDef(OffsetMetadataMaxBytes, 4096, 0, math.MaxInt32, "Largest metadata string of one committed offset."),
-	intDef(OffsetsCommitTimeoutMs, 5000, 1, math.MaxInt32, "How long an offset commit may wait for its record to be written, ms."),
+	// NB: accepted for compatibility; a commit waits only for the local
+	// append until replication exists, so there is nothing to time out yet.
+	intDef(OffsetsCommitTimeoutMs, 5000, 1, math.MaxInt32, "How long an offset commit may wait for its record to be replicated, ms (no effect until replication exists)."),
 	intDef(OffsetsLoadBufferSize, 5242880, 1, math.MaxInt32, "Bytes read at a time when loading a __consumer_offsets partition."),
 	{Name: GroupRebalanceProtocols, Type: TypeList, Default: "classic,consumer", Check: checkRebalanceProtocols, Doc: "Group protocols the coordinator serves: classic (JoinGroup/SyncGroup), consumer (KIP-848)."},
 
