@@ -16,7 +16,13 @@ package group
 // Until one is set, consumer groups do not exist: records of key version
 // 3+ are skipped on load (and kept in the log).
 
-import "time"
+import (
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/strata-io/strata/internal/record"
+)
 
 // ConsumerState is one KIP-848 consumer group's state.
 type ConsumerState interface {
@@ -70,3 +76,74 @@ func (g *Group) Unlock() { g.mu.Unlock() }
 
 // KindLocked is the group's protocol kind.
 func (g *Group) KindLocked() Kind { return g.kind }
+
+// UpdateGroup is the door for the KIP-848 request handlers: it finds the
+// group id in its shard (creating an empty one if create), locks it and
+// calls fn. The records fn returns are appended to the shard's log (like
+// every coordinator write, before anything is acknowledged); apply then
+// runs, still under the lock, only if the write succeeded. The result is
+// fn's code, the shard's error (NOT_COORDINATOR,
+// COORDINATOR_LOAD_IN_PROGRESS), GROUP_ID_NOT_FOUND for a missing group
+// when create is false, or the write's error.
+func (c *Coordinator) UpdateGroup(id string, create bool, fn func(g *Group) (recs []record.RecordSpec, apply func(), code int16)) int16 {
+	s, code := c.shardFor(id)
+	if code != 0 {
+		return code
+	}
+	g := s.lockGroup(id, create)
+	if g == nil {
+		if code := s.ready(); code != 0 {
+			return code
+		}
+		return kerr.GroupIDNotFound.Code
+	}
+	defer g.mu.Unlock()
+	recs, apply, code := fn(g)
+	if code != 0 {
+		return code
+	}
+	if len(recs) > 0 {
+		if err := s.write(recs); err != nil {
+			return writeErrorCode(err)
+		}
+	}
+	if apply != nil {
+		apply()
+	}
+	return 0
+}
+
+// SetConsumerLocked makes g a KIP-848 group with state cs (nil: back to
+// no protocol, e.g. when an empty consumer group is converted). The caller
+// holds g's lock. It refuses (GROUP_ID_NOT_FOUND, Kafka's answer) while
+// g has classic members.
+func (g *Group) SetConsumerLocked(cs ConsumerState) int16 {
+	if cs != nil && len(g.members) > 0 {
+		return kerr.GroupIDNotFound.Code
+	}
+	if g.consumer != nil && g.consumer != cs {
+		g.consumer.Close()
+	}
+	g.consumer = cs
+	g.kind = KindConsumer
+	if cs == nil {
+		g.kind = KindNone
+	}
+	return 0
+}
+
+// RemoveLocked deletes g from its shard after its tombstones were written
+// (the caller holds g's lock).
+func (g *Group) RemoveLocked() { g.shard.removeLocked(g) }
+
+// AfterFunc runs f after d on the coordinator's clock; Close waits for a
+// running f and no f starts after Close. f must lock what it touches and
+// check that its group still exists (a Dead group stays Dead).
+func (c *Coordinator) AfterFunc(d time.Duration, f func()) Timer { return c.afterFunc(d, f) }
+
+// Now is the coordinator's clock.
+func (c *Coordinator) Now() time.Time { return c.now() }
+
+// IsDeadLocked reports whether g left its shard (deleted, expired,
+// unloaded); the caller holds g's lock.
+func (g *Group) IsDeadLocked() bool { return g.dead }
