@@ -22,7 +22,7 @@ import (
 )
 
 type coordTest struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	cfg   config.Broker
 	clock *ManualClock
@@ -40,7 +40,7 @@ var testConfig = map[string]string{
 	config.GroupMinSessionTimeoutMs:     "1000",
 }
 
-func newCoordTest(t *testing.T, overrides map[string]string) *coordTest {
+func newCoordTest(t testing.TB, overrides map[string]string) *coordTest {
 	t.Helper()
 	set := map[string]string{}
 	for k, v := range testConfig {
@@ -166,7 +166,7 @@ func (ct *coordTest) join(req Request, r *kmsg.JoinGroupRequest) *pendingJoin {
 	return p
 }
 
-func (p *pendingJoin) wait(t *testing.T) *kmsg.JoinGroupResponse {
+func (p *pendingJoin) wait(t testing.TB) *kmsg.JoinGroupResponse {
 	t.Helper()
 	select {
 	case r := <-p.ch:
@@ -180,7 +180,7 @@ func (p *pendingJoin) wait(t *testing.T) *kmsg.JoinGroupResponse {
 // notYet checks the join is still waiting (it is answered by a state
 // change under the group's lock, which has happened by the time the
 // coordinator call that caused it returned).
-func (p *pendingJoin) notYet(t *testing.T) {
+func (p *pendingJoin) notYet(t testing.TB) {
 	t.Helper()
 	select {
 	case r := <-p.ch:
@@ -219,7 +219,7 @@ func (ct *coordTest) sync(r *kmsg.SyncGroupRequest) *pendingSync {
 	return p
 }
 
-func (p *pendingSync) wait(t *testing.T) *kmsg.SyncGroupResponse {
+func (p *pendingSync) wait(t testing.TB) *kmsg.SyncGroupResponse {
 	t.Helper()
 	select {
 	case r := <-p.ch:
