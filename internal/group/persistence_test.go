@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-io/strata/internal/metadata"
+	"github.com/strata-io/strata/internal/partition"
 	"github.com/strata-io/strata/internal/record"
 )
 
@@ -153,4 +154,48 @@ func TestReplaySkipsCorruptRecords(t *testing.T) {
 	if got := ct.committed("g"); got[0] != 7 || got[1] != -1 {
 		t.Fatalf("offsets after a corrupt tail: %v", got)
 	}
+}
+
+// TestLeadershipMovesUnloadAndReload: when another broker leads the
+// shard's partition the groups are unloaded (waiting joins get
+// NOT_COORDINATOR); when leadership comes back they are replayed.
+func TestLeadershipMovesUnloadAndReload(t *testing.T) {
+	ct := newCoordTest(t, nil)
+	ids, gen := ct.stableGroup("g", 2)
+	ct.commit("g", ids[0], gen, map[int32]int64{0: 42})
+	p := ct.join(req9, joinReq("g", ids[0], "range", "new-metadata"))
+	ct.waitAwaiting("g", 1, false)
+	setLeader := func(leader, epoch int32) {
+		err := ct.meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
+			top := img.Topic(metadata.OffsetsTopic)
+			st := top.Partitions[0]
+			st.Leader, st.LeaderEpoch = leader, epoch
+			return []metadata.Record{{Type: metadata.TypePartitionChange, TopicID: top.ID, Partition: 0, PartitionState: &st}}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	setLeader(2, 1)
+	ct.c.SyncLeadership(ct.meta.Image())
+	if r := p.wait(t); r.ErrorCode != kerr.NotCoordinator.Code {
+		t.Fatalf("waiting join after losing leadership: %d", r.ErrorCode)
+	}
+	if code := ct.heartbeat("g", ids[0], gen); code != kerr.NotCoordinator.Code {
+		t.Fatalf("heartbeat to a former coordinator: %d", code)
+	}
+	setLeader(1, 2)
+	ct.parts.Get(metadata.OffsetsTopic, 0).SetState(partitionStateOf(ct.meta.Image()))
+	ct.syncLeadership()
+	if got := ct.committed("g"); got[0] != 42 {
+		t.Fatalf("offsets after leadership came back: %v", got)
+	}
+	if code := ct.heartbeat("g", ids[0], gen); code != 0 {
+		t.Fatalf("heartbeat after reload: %d", code)
+	}
+}
+
+func partitionStateOf(img *metadata.Image) partition.State {
+	pm := img.Topic(metadata.OffsetsTopic).Partitions[0]
+	return partition.State{Leader: pm.Leader, LeaderEpoch: pm.LeaderEpoch, Replicas: pm.Replicas, ISR: pm.ISR}
 }
