@@ -98,6 +98,7 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 		Logger:                            logger,
 		RetentionCheckInterval:            time.Duration(cfg.Int("log.retention.check.interval.ms")) * time.Millisecond,
 		CheckpointInterval:                time.Duration(cfg.Int("replica.high.watermark.checkpoint.interval.ms")) * time.Millisecond,
+		RecoveryCheckpointInterval:        time.Duration(cfg.Int("log.flush.offset.checkpoint.interval.ms")) * time.Millisecond,
 		ProducerIDExpiration:              time.Duration(cfg.Int("producer.id.expiration.ms")) * time.Millisecond,
 		ProducerIDExpirationCheckInterval: time.Duration(cfg.Int("producer.id.expiration.check.interval.ms")) * time.Millisecond,
 		DisableCleaner:                    !cfg.Bool(config.LogCleanerEnable),

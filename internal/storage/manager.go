@@ -23,9 +23,15 @@ type ManagerOptions struct {
 	Now    func() time.Time // nil = time.Now
 	// RetentionCheckInterval is log.retention.check.interval.ms (5 min).
 	RetentionCheckInterval time.Duration
-	// CheckpointInterval is how often HW / recovery point / log start offset
-	// checkpoints are written (5 s).
+	// CheckpointInterval is how often the high watermark and log start
+	// offset checkpoints are written
+	// (replica.high.watermark.checkpoint.interval.ms, 5 s).
 	CheckpointInterval time.Duration
+	// RecoveryCheckpointInterval is how often the recovery points are
+	// checkpointed (log.flush.offset.checkpoint.interval.ms, 60 s). After a
+	// crash, recovery re-reads each log from its checkpointed recovery
+	// point on: a shorter interval means less to re-read.
+	RecoveryCheckpointInterval time.Duration
 	// ProducerIDExpiration is producer.id.expiration.ms (1 day): idle
 	// producers' idempotence state is dropped after it. Checked every
 	// ProducerIDExpirationCheckInterval
@@ -74,7 +80,7 @@ func (e *storeEnv) requestFlush(l *Log) {
 	}
 }
 
-func (e *storeEnv) checkpointLogStart() error { return e.m.writeCheckpoints(false) }
+func (e *storeEnv) checkpointLogStart() error { return e.m.writeCheckpoints(ckptLogStart) }
 
 // Manager owns one data directory: its partition logs, the per-directory
 // checkpoint files, the clean-shutdown marker and the background retention,
@@ -133,6 +139,9 @@ func OpenManager(dir string, opts ManagerOptions) (*Manager, error) {
 	}
 	if opts.CheckpointInterval <= 0 {
 		opts.CheckpointInterval = 5 * time.Second
+	}
+	if opts.RecoveryCheckpointInterval <= 0 {
+		opts.RecoveryCheckpointInterval = time.Minute
 	}
 	if opts.FlushCheckInterval <= 0 {
 		opts.FlushCheckInterval = time.Second
@@ -354,7 +363,7 @@ func (m *Manager) Delete(tp TopicPartition) error {
 	if err := m.cleaner.forget(tp); err != nil {
 		return err
 	}
-	return m.writeCheckpoints(true)
+	return m.writeCheckpoints(ckptAll)
 }
 
 // SetAside closes tp's log and renames its directory to
@@ -370,7 +379,7 @@ func (m *Manager) SetAside(tp TopicPartition) (string, error) {
 	if err := m.cleaner.forget(tp); err != nil {
 		return path, err
 	}
-	return path, m.writeCheckpoints(true)
+	return path, m.writeCheckpoints(ckptAll)
 }
 
 // renameAway forgets tp's log, closes it, and renames its directory with a
@@ -423,9 +432,16 @@ func (m *Manager) removeLater(path string) {
 	}()
 }
 
-// writeCheckpoints writes the log start offset checkpoint and, if all, the
-// recovery point and high watermark checkpoints too.
-func (m *Manager) writeCheckpoints(all bool) error {
+// Which per-directory checkpoints writeCheckpoints writes.
+const (
+	ckptLogStart = 1 << iota
+	ckptRecovery
+	ckptHW
+	ckptAll = ckptLogStart | ckptRecovery | ckptHW
+)
+
+// writeCheckpoints writes the checkpoint files named by which.
+func (m *Manager) writeCheckpoints(which int) error {
 	m.ckptMu.Lock()
 	defer m.ckptMu.Unlock()
 	m.mu.Lock()
@@ -436,16 +452,19 @@ func (m *Manager) writeCheckpoints(all bool) error {
 		hw[tp] = l.hw.Load()
 	}
 	m.mu.Unlock()
-	if err := writeFileAtomic(filepath.Join(m.dir, logStartOffsetFile), formatOffsetCheckpoint(start)); err != nil {
-		return err
+	for _, f := range []struct {
+		bit  int
+		name string
+		m    map[TopicPartition]int64
+	}{{ckptLogStart, logStartOffsetFile, start}, {ckptRecovery, recoveryPointFile, rec}, {ckptHW, highWatermarkFile, hw}} {
+		if which&f.bit == 0 {
+			continue
+		}
+		if err := writeFileAtomic(filepath.Join(m.dir, f.name), formatOffsetCheckpoint(f.m)); err != nil {
+			return err
+		}
 	}
-	if !all {
-		return nil
-	}
-	if err := writeFileAtomic(filepath.Join(m.dir, recoveryPointFile), formatOffsetCheckpoint(rec)); err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(m.dir, highWatermarkFile), formatOffsetCheckpoint(hw))
+	return nil
 }
 
 func maps(m map[TopicPartition]int64) map[TopicPartition]int64 {
@@ -479,7 +498,7 @@ func (m *Manager) Close() error {
 		note(err)
 	}
 	m.env.reaper.runAll()
-	note(m.writeCheckpoints(true))
+	note(m.writeCheckpoints(ckptAll))
 	if first != nil {
 		return first // no clean marker: the next start recovers
 	}
@@ -564,8 +583,13 @@ func (m *Manager) startBackground() {
 		}
 	})
 	m.loop(m.opts.CheckpointInterval, func() {
-		if err := m.writeCheckpoints(true); err != nil {
+		if err := m.writeCheckpoints(ckptHW | ckptLogStart); err != nil {
 			m.env.logger.Warn("writing checkpoints", "dir", m.dir, "err", err)
+		}
+	})
+	m.loop(m.opts.RecoveryCheckpointInterval, func() {
+		if err := m.writeCheckpoints(ckptRecovery); err != nil {
+			m.env.logger.Warn("writing the recovery point checkpoint", "dir", m.dir, "err", err)
 		}
 	})
 	m.loop(m.opts.FlushCheckInterval, func() {

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/strata-io/strata/internal/record"
 )
@@ -313,6 +314,15 @@ func (l *Log) recoverSegmentsLocked(segs []*segment, recoveryPoint int64) ([]*se
 	start := max(segmentFor(segs, recoveryPoint), 0)
 	interval := l.config().IndexIntervalBytes
 	var last *scanResult
+	began := time.Now()
+	var scanned int64
+	defer func() {
+		if scanned > 0 {
+			l.env.logger.Info("recovered log", "dir", l.dir, "recovery_point", recoveryPoint,
+				"segments_checked", len(segs)-start, "segments_skipped", start, "bytes_checked", scanned,
+				"duration", time.Since(began).Round(time.Millisecond))
+		}
+	}()
 	for i := start; i < len(segs); i++ {
 		s := segs[i]
 		f, err := s.open()
@@ -320,6 +330,7 @@ func (l *Log) recoverSegmentsLocked(segs []*segment, recoveryPoint int64) ([]*se
 			return nil, nil, err
 		}
 		size := s.size.Load()
+		scanned += size
 		res, err := scanSegment(f, s.base, size, interval, true)
 		if err != nil {
 			return nil, nil, err

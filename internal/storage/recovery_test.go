@@ -260,3 +260,58 @@ func TestRecoveredIndexesStayValid(t *testing.T) {
 		}
 	}
 }
+
+// TestRecoveryStartsAtCheckpointedRecoveryPoint: after a crash only the
+// segments from the checkpointed recovery point on are re-read. A byte
+// flipped in an earlier segment goes unnoticed (it was never re-read),
+// while one in the active segment truncates the log there.
+func TestRecoveryStartsAtCheckpointedRecoveryPoint(t *testing.T) {
+	dir := t.TempDir()
+	m := openTestManager(t, dir, nil)
+	l, _ := m.Open(tp0, Config{SegmentBytes: 500})
+	for i := 0; i < 20; i++ {
+		mustAppend(t, l, makeBatch(batchSpec{n: 1, valueSize: 100}))
+	}
+	segs := l.segments()
+	active := segs[len(segs)-1]
+	// Rolls flush the finished segments in the background.
+	waitFor(t, "the roll flushes", func() bool { return l.recoveryPoint.Load() >= active.base })
+	if err := m.writeCheckpoints(ckptRecovery); err != nil {
+		t.Fatal(err)
+	}
+	leo := l.LogEndOffset()
+	crash(m)
+	flip := func(s *segment, pos int64) {
+		f, err := os.OpenFile(s.path(logSuffix), os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var b [1]byte
+		f.ReadAt(b[:], pos)
+		b[0] ^= 0xff
+		f.WriteAt(b[:], pos)
+	}
+	h := makeBatch(batchSpec{n: 1, valueSize: 100})
+	flip(segs[1], int64(len(h))+100) // before the recovery point
+	m2 := openTestManager(t, dir, nil)
+	l2, err := m2.Open(tp0, Config{SegmentBytes: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l2.LogEndOffset() != leo || len(l2.segments()) != len(segs) {
+		t.Fatalf("LEO %d, %d segments after recovery; want %d, %d: a segment before the recovery point was re-read", l2.LogEndOffset(), len(l2.segments()), leo, len(segs))
+	}
+	crash(m2)
+
+	flip(active, int64(len(h))+100) // the second batch of the active segment
+	m3 := openTestManager(t, dir, nil)
+	defer m3.Close()
+	l3, err := m3.Open(tp0, Config{SegmentBytes: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := active.base + 1; l3.LogEndOffset() != want {
+		t.Fatalf("LEO %d after a corrupt batch past the recovery point, want %d", l3.LogEndOffset(), want)
+	}
+}
