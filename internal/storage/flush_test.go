@@ -122,6 +122,9 @@ func TestFlushMessagesGroupCommit(t *testing.T) {
 	if rp := l.recoveryPoint.Load(); rp != 1+queued {
 		t.Fatalf("recovery point %d, want %d", rp, 1+queued)
 	}
+	if acked, fsyncs := m.FlushStats().Counts(); acked != 1+queued || fsyncs != 2 {
+		t.Fatalf("FlushStats: %d appends acknowledged after %d fsyncs, want %d after 2", acked, fsyncs, 1+queued)
+	}
 }
 
 // Creating a log writes its partition.metadata and leader epoch checkpoint

@@ -131,8 +131,13 @@ func (l *Log) Append(b []byte, leaderEpoch int32) (AppendResult, error) {
 		return AppendResult{}, err
 	}
 	if needFlush {
-		if err := l.flushTo(res.LastOffset + 1); err != nil {
+		synced, err := l.flushTo(res.LastOffset + 1)
+		if err != nil {
 			return AppendResult{}, err
+		}
+		l.env.stats.ackedAfterFsync.Add(1)
+		if synced {
+			l.env.stats.ackFsyncs.Add(1)
 		}
 	}
 	return res, nil
@@ -379,11 +384,12 @@ func (l *Log) Flush() error {
 	if l.closed.Load() {
 		return ErrClosed
 	}
-	return l.flushTo(l.leo.Load())
+	_, err := l.flushTo(l.leo.Load())
+	return err
 }
 
 // flushTo makes every offset below target durable and moves the recovery
-// point past them. It is a group commit: the first caller to get flushMu
+// point past them; synced says whether this call did the fsyncs. It is a group commit: the first caller to get flushMu
 // fsyncs everything appended so far (the log end offset when it starts,
 // not just target), while appends go on under mu; callers that queued on
 // flushMu meanwhile find their offsets below the new recovery point and
@@ -392,7 +398,7 @@ func (l *Log) Flush() error {
 //
 // The leader epoch checkpoint and partition.metadata, written without an
 // fsync, are fsynced here before the recovery point moves.
-func (l *Log) flushTo(target int64) error {
+func (l *Log) flushTo(target int64) (synced bool, err error) {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
 	rp := l.recoveryPoint.Load()
@@ -400,7 +406,7 @@ func (l *Log) flushTo(target int64) error {
 	metaDirty := l.mu.epochs != nil && l.mu.epochs.dirty || l.mu.topicIDDirty
 	if target <= rp && !metaDirty {
 		l.mu.Unlock()
-		return nil
+		return false, nil
 	}
 	target = l.leo.Load()
 	segs := l.segments()
@@ -417,7 +423,7 @@ func (l *Log) flushTo(target int64) error {
 	}
 	// The active segment's index goes to the file (not fsynced: an index
 	// is rebuilt by recovery if it is lost, and validated when loaded).
-	err := active.persistIndex(active.idx.Load())
+	err = active.persistIndex(active.idx.Load())
 	var metaFiles []string
 	if l.mu.epochs != nil && l.mu.epochs.dirty {
 		metaFiles = append(metaFiles, l.mu.epochs.path)
@@ -435,7 +441,7 @@ func (l *Log) flushTo(target int64) error {
 	l.mu.unflushedSince = time.Time{}
 	l.mu.Unlock()
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, s := range sync {
 		if s.deleted.Load() {
@@ -443,7 +449,7 @@ func (l *Log) flushTo(target int64) error {
 		}
 		f, err := s.open()
 		if err != nil {
-			return err
+			return false, err
 		}
 		err = l.env.syncFile(f)
 		for attempt := 0; err != nil && attempt < maxReopens; attempt++ {
@@ -457,33 +463,33 @@ func (l *Log) flushTo(target int64) error {
 			err = l.env.syncFile(g)
 		}
 		if err != nil {
-			return fmt.Errorf("storage: fsync %s: %w", s.path(logSuffix), err)
+			return false, fmt.Errorf("storage: fsync %s: %w", s.path(logSuffix), err)
 		}
 		if s != active {
 			if err := s.syncIndexFiles(); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
 	for _, p := range metaFiles {
 		if err := syncPath(p); err != nil {
-			return fmt.Errorf("storage: fsync %s: %w", p, err)
+			return false, fmt.Errorf("storage: fsync %s: %w", p, err)
 		}
 	}
 	if dirDirty {
 		if err := syncDir(l.dir); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if parentDirty {
 		if err := syncDir(filepath.Dir(l.dir)); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if target > l.recoveryPoint.Load() {
 		l.recoveryPoint.Store(target)
 	}
-	return nil
+	return true, nil
 }
 
 // flushDue reports whether flush.ms has passed since the oldest unflushed

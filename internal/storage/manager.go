@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -71,6 +72,21 @@ type storeEnv struct {
 	// syncFile makes a segment file's data durable (syncData); tests
 	// replace it to see when, and how often, the append path waits for it.
 	syncFile func(*os.File) error
+	stats    FlushStats
+}
+
+// FlushStats count the group commits of appends that wait for an fsync
+// (flush.messages reached): AckedAfterFsync appends were acknowledged
+// after one, AckFsyncs fsync rounds did it, so AckedAfterFsync/AckFsyncs
+// appends shared each.
+type FlushStats struct {
+	ackedAfterFsync, ackFsyncs atomic.Int64
+}
+
+// Counts returns the appends acknowledged after an fsync and the fsync
+// rounds that covered them.
+func (s *FlushStats) Counts() (acked, fsyncs int64) {
+	return s.ackedAfterFsync.Load(), s.ackFsyncs.Load()
 }
 
 func (e *storeEnv) requestFlush(l *Log) {
@@ -277,6 +293,9 @@ func validTopic(t string) bool {
 
 // Partitions lists the partition directories found on disk at open.
 func (m *Manager) Partitions() []TopicPartition { return slices.Clone(m.partitions) }
+
+// FlushStats are the Manager's group commit counters.
+func (m *Manager) FlushStats() *FlushStats { return &m.env.stats }
 
 // Dir is the data directory.
 func (m *Manager) Dir() string { return m.dir }
@@ -502,6 +521,10 @@ func (m *Manager) Close() error {
 	if first != nil {
 		return first // no clean marker: the next start recovers
 	}
+	if acked, fsyncs := m.env.stats.Counts(); acked > 0 {
+		m.env.logger.Info("group commit", "appends_acked_after_fsync", acked, "fsyncs", fsyncs,
+			"appends_per_fsync", float64(acked)/float64(max(fsyncs, 1)))
+	}
 	marker := filepath.Join(m.dir, cleanShutdownFile)
 	note(writeFileAtomic(marker, nil))
 	return first
@@ -542,7 +565,7 @@ func (l *Log) close(delay time.Duration) error {
 	if l.closed.Load() {
 		return nil
 	}
-	err := l.flushTo(l.leo.Load())
+	_, err := l.flushTo(l.leo.Load())
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
 	l.mu.Lock()
