@@ -21,12 +21,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-io/strata/internal/metadata"
+	"github.com/strata-io/strata/internal/partition"
 	"github.com/strata-io/strata/internal/record"
+	"github.com/strata-io/strata/internal/storage"
 )
 
 func init() {
@@ -39,6 +42,7 @@ func produce(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	r := req.Body.(*kmsg.ProduceRequest)
 	resp := r.ResponseKind().(*kmsg.ProduceResponse)
 	img := env.Meta.Image()
+	var syncs []pendingSync // appends to acknowledge only after their fsync
 	for _, rt := range r.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic
@@ -59,12 +63,15 @@ func produce(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
 					continue
 				}
 				if err == nil {
-					res, aerr := p.Append(rp.Records, r.Acks)
+					res, aerr := p.AppendDeferSync(rp.Records, r.Acks)
 					err = aerr
 					if err == nil {
 						sp.BaseOffset = res.BaseOffset
 						sp.LogAppendTime = res.LogAppendTime
 						sp.LogStartOffset = res.LogStartOffset
+						if res.SyncNeeded {
+							syncs = append(syncs, pendingSync{p: p, res: res, topic: len(resp.Topics), part: len(st.Partitions)})
+						}
 					}
 				}
 			}
@@ -80,6 +87,7 @@ func produce(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
+	waitSyncs(syncs, resp)
 	if r.Acks == 0 {
 		// No response: as in Kafka, a failure closes the connection,
 		// the only way an acks=0 producer learns that something is wrong
@@ -94,6 +102,42 @@ func produce(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
 		return nil, nil
 	}
 	return resp, nil
+}
+
+// pendingSync is an append that flush.messages wants fsynced before it is
+// acknowledged, and where its answer is in the response.
+type pendingSync struct {
+	p           *partition.Partition
+	res         storage.AppendResult
+	topic, part int
+}
+
+// waitSyncs waits for the fsyncs of the request's appends together: the
+// partitions' group commits run at the same time (concurrent fsyncs share
+// the filesystem's journal commits) instead of one after another. A failed
+// fsync fails its partition.
+func waitSyncs(syncs []pendingSync, resp *kmsg.ProduceResponse) {
+	finish := func(s pendingSync) {
+		if err := s.p.FinishAppend(s.res); err != nil {
+			sp := &resp.Topics[s.topic].Partitions[s.part]
+			sp.ErrorCode = errorCode(err)
+			sp.ErrorMessage = errorMessage(err)
+			sp.BaseOffset = -1
+		}
+	}
+	if len(syncs) == 0 {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, s := range syncs[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			finish(s)
+		}()
+	}
+	finish(syncs[0])
+	wg.Wait()
 }
 
 // produceCheck rejects what the partition must never see: an empty

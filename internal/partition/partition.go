@@ -110,8 +110,20 @@ func (p *Partition) checkLeaderLocked(epoch int32) error {
 
 // Append writes the batches in b as the leader. acks is the producer's
 // acks setting: with acks=-1 the ISR must have min.insync.replicas members.
-// b is modified in place.
+// b is modified in place. It returns once the append may be acknowledged
+// (after its fsync, when flush.messages calls for one).
 func (p *Partition) Append(b []byte, acks int16) (storage.AppendResult, error) {
+	res, err := p.AppendDeferSync(b, acks)
+	if err != nil {
+		return res, err
+	}
+	return res, p.FinishAppend(res)
+}
+
+// AppendDeferSync is Append without waiting for an fsync the append needs
+// (res.SyncNeeded): the caller calls FinishAppend before acknowledging,
+// and the high watermark stays where it is until then.
+func (p *Partition) AppendDeferSync(b []byte, acks int16) (storage.AppendResult, error) {
 	p.mu.Lock()
 	if err := p.checkLeaderLocked(-1); err != nil {
 		p.mu.Unlock()
@@ -126,12 +138,27 @@ func (p *Partition) Append(b []byte, acks int16) (storage.AppendResult, error) {
 
 	// NB: the storage log serializes appends itself; holding p.mu across
 	// the write would stall fetches' HW reads behind the disk.
-	res, err := p.log.Append(b, epoch)
+	res, err := p.log.AppendDeferSync(b, epoch)
 	if err != nil || res.Duplicate {
 		return res, err
 	}
-	p.advance()
+	if !res.SyncNeeded {
+		p.advance()
+	}
 	return res, nil
+}
+
+// FinishAppend waits for the fsync an AppendDeferSync result needs, then
+// moves the high watermark. It does nothing for a result that needs none.
+func (p *Partition) FinishAppend(res storage.AppendResult) error {
+	if !res.SyncNeeded {
+		return nil
+	}
+	if err := p.log.WaitSynced(res); err != nil {
+		return err
+	}
+	p.advance()
+	return nil
 }
 
 // advance moves the HW to the log end (single node: ISR = leader) and

@@ -20,6 +20,9 @@ type AppendResult struct {
 	LogAppendTime  int64 // ms; -1 unless the log uses LogAppendTime
 	LogStartOffset int64
 	Duplicate      bool // a retried idempotent batch: nothing written, original offsets returned
+	// SyncNeeded says (from AppendDeferSync) that flush.messages calls for
+	// an fsync before the append may be acknowledged: see WaitSynced.
+	SyncNeeded bool
 }
 
 // Log is one partition's log.
@@ -85,7 +88,22 @@ func segmentFor(segs []*segment, offset int64) int {
 //
 // All batches are written with one write call to the active segment; none
 // is written if any is invalid. Records are never decoded here.
+//
+// When flush.messages calls for an fsync, Append returns after it (see
+// flushTo): the caller may acknowledge at once.
 func (l *Log) Append(b []byte, leaderEpoch int32) (AppendResult, error) {
+	res, err := l.AppendDeferSync(b, leaderEpoch)
+	if err != nil || !res.SyncNeeded {
+		return res, err
+	}
+	return res, l.WaitSynced(res)
+}
+
+// AppendDeferSync is Append without the wait for the fsync: when
+// flush.messages calls for one, res.SyncNeeded is set and the caller must
+// call WaitSynced(res) before acknowledging. A produce request to many
+// partitions waits for their fsyncs together rather than one after another.
+func (l *Log) AppendDeferSync(b []byte, leaderEpoch int32) (AppendResult, error) {
 	cfg := l.config()
 	if len(b) == 0 {
 		return AppendResult{}, fmt.Errorf("%w: no record batch", ErrInvalidRecord)
@@ -130,16 +148,7 @@ func (l *Log) Append(b []byte, leaderEpoch int32) (AppendResult, error) {
 	if err != nil {
 		return AppendResult{}, err
 	}
-	if needFlush {
-		synced, err := l.flushTo(res.LastOffset + 1)
-		if err != nil {
-			return AppendResult{}, err
-		}
-		l.env.stats.ackedAfterFsync.Add(1)
-		if synced {
-			l.env.stats.ackFsyncs.Add(1)
-		}
-	}
+	res.SyncNeeded = needFlush
 	return res, nil
 }
 
@@ -167,6 +176,23 @@ func checkKeys(raw []byte, h *record.Header) error {
 	}
 	if err := it.Err(); err != nil {
 		return batchError(err)
+	}
+	return nil
+}
+
+// WaitSynced returns once the offsets of an append whose result says
+// SyncNeeded are fsynced (a group commit: see flushTo).
+func (l *Log) WaitSynced(res AppendResult) error {
+	if !res.SyncNeeded {
+		return nil
+	}
+	synced, err := l.flushTo(res.LastOffset + 1)
+	if err != nil {
+		return err
+	}
+	l.env.stats.ackedAfterFsync.Add(1)
+	if synced {
+		l.env.stats.ackFsyncs.Add(1)
 	}
 	return nil
 }
