@@ -24,6 +24,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/strata-io/strata/internal/record"
 )
 
 const cleanerCheckpointFile = "cleaner-offset-checkpoint"
@@ -66,6 +68,7 @@ type cleanerBuffers struct {
 	records []byte        // surviving records, re-encoded
 	batch   []byte        // a rebuilt batch
 	write   *bufio.Writer // output buffer of the .cleaned file
+	hdr     record.Header // the header of the batch being looked at
 }
 
 func newCleaner(m *Manager, dedupeBufferBytes int64) (*cleaner, error) {

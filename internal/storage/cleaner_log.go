@@ -196,11 +196,13 @@ func (c *cleaner) forEachBatch(s *segment, fn func(h *record.Header, raw []byte)
 		if err != nil {
 			return err
 		}
-		h, err := record.ParseHeader(raw)
-		if err != nil {
+		// NB: through c.bufs.hdr, not a local: a pointer to a local
+		// passed to a func value escapes, an allocation per batch.
+		h := &c.bufs.hdr
+		if *h, err = record.ParseHeader(raw); err != nil {
 			return fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
-		if err := fn(&h, raw); err != nil {
+		if err := fn(h, raw); err != nil {
 			return err
 		}
 		pos += int64(len(raw))
