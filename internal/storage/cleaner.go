@@ -144,7 +144,8 @@ type cleanable struct {
 	dirtyBytes int64
 	cleanBytes int64
 	ratio      float64
-	forced     bool // max.compaction.lag.ms passed, or a delete horizon
+	forced     bool  // max.compaction.lag.ms passed, or a delete horizon
+	truncs     int64 // l.truncations when judged
 }
 
 func (cl *cleanable) due(cfg *Config) bool {
@@ -183,7 +184,7 @@ func (c *cleaner) cleanableOf(l *Log, nowMs int64) (*cleanable, error) {
 	if n == first {
 		return nil, nil
 	}
-	cl := &cleanable{l: l, segs: segs[first:n], end: segs[n].base}
+	cl := &cleanable{l: l, segs: segs[first:n], end: segs[n].base, truncs: l.truncations.Load()}
 	c.mu.Lock()
 	fd, ok := c.mu.firstDirty[l.tp]
 	horizon, hasHorizon := c.mu.horizon[l.tp]

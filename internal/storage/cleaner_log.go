@@ -98,7 +98,7 @@ func (c *cleaner) cleanLog(cl *cleanable, nowMs int64) error {
 	for len(segs) > 0 && segs[len(segs)-1].base > mapEnd {
 		segs = segs[:len(segs)-1]
 	}
-	p := &cleanPass{c: c, l: l, cfg: cfg, nowMs: nowMs, mapEnd: mapEnd, producers: prod, horizon: math.MaxInt64}
+	p := &cleanPass{c: c, l: l, cfg: cfg, nowMs: nowMs, mapEnd: mapEnd, producers: prod, horizon: math.MaxInt64, truncs: cl.truncs}
 	for len(segs) > 0 {
 		n := groupSize(segs, cfg)
 		if err := p.cleanGroup(segs[:n]); err != nil {
@@ -247,6 +247,7 @@ type cleanPass struct {
 	mapEnd    int64
 	producers map[int64]int64 // producer id → last offset of its last batch
 	horizon   int64           // earliest delete horizon of a kept tombstone
+	truncs    int64           // the log's truncation count when the pass began
 	stats     cleanStats
 }
 
@@ -337,7 +338,7 @@ func (p *cleanPass) cleanGroup(group []*segment) error {
 	c.step("cleaned-written", l)
 	ok = true
 	p.stats.bytesAfter += pos
-	return p.c.swapIn(l, group, sizes, pos)
+	return p.c.swapIn(l, group, sizes, pos, p.truncs)
 }
 
 // filterBatch decides a batch's fate: nil to drop it, raw to keep it as it

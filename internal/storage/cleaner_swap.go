@@ -33,15 +33,17 @@ import (
 	"time"
 )
 
-// swapIn replaces group (whose .log sizes were sizes when cleaning began)
-// with the cleaned segment of size bytes written for it.
-func (c *cleaner) swapIn(l *Log, group []*segment, sizes []int64, size int64) error {
+// swapIn replaces group (whose .log sizes were sizes when cleaning began,
+// when the log had been truncated truncs times) with the cleaned segment of
+// size bytes written for it.
+func (c *cleaner) swapIn(l *Log, group []*segment, sizes []int64, size, truncs int64) error {
 	base, dir := group[0].base, l.dir
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	cur := l.segments()
 	i := segmentFor(cur, base)
-	still := !l.closed.Load() && i >= 0 && i+len(group) < len(cur) // the active segment is never in a group
+	still := !l.closed.Load() && l.truncations.Load() == truncs &&
+		i >= 0 && i+len(group) < len(cur) // the active segment is never in a group
 	for j := 0; still && j < len(group); j++ {
 		s := cur[i+j]
 		still = s == group[j] && s.size.Load() == sizes[j] && !s.deleted.Load()

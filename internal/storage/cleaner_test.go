@@ -518,3 +518,54 @@ func TestCleanerAppendsDuringCleaning(t *testing.T) {
 		t.Fatalf("appended %d, LEO %d", appended, l.LogEndOffset())
 	}
 }
+
+// TestCleanerAbortsWhenTheLogChanges: a log truncated into the group being
+// cleaned, deleted or closed while a pass runs makes the pass give up
+// without touching it; no cleaner file is left behind.
+func TestCleanerAbortsWhenTheLogChanges(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(m *Manager, l *Log)
+	}{
+		{"truncated", func(m *Manager, l *Log) {
+			if err := l.TruncateTo(3); err != nil {
+				t.Error(err)
+			}
+		}},
+		{"deleted", func(m *Manager, l *Log) {
+			if err := m.Delete(tp0); err != nil {
+				t.Error(err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := openCleanerManager(t, t.TempDir(), nil)
+			defer m.Close()
+			l, _ := m.Open(tp0, compactConfig(300))
+			for i := 0; i < 30; i++ {
+				mustAppend(t, l, keyedBatch(record.CodecNone, 1, kv{key: fmt.Sprint(i % 4), value: "v"}))
+			}
+			rollAndCommit(t, l)
+			before := readRecords(t, l)
+			m.cleaner.hook = func(step string, hl *Log) {
+				if step == "cleaned-written" {
+					m.cleaner.hook = nil
+					tc.change(m, hl)
+				}
+			}
+			cleaned, err := m.cleaner.cleanDirtiest()
+			if !cleaned || !errors.Is(err, errCleanAborted) {
+				t.Fatalf("pass: cleaned %v, %v; want aborted", cleaned, err)
+			}
+			left, _ := filepath.Glob(filepath.Join(l.Dir(), "*"+cleanedSuffix))
+			swaps, _ := filepath.Glob(filepath.Join(l.Dir(), "*"+swapSuffix))
+			if len(left)+len(swaps) > 0 {
+				t.Fatalf("left behind: %v %v", left, swaps)
+			}
+			if tc.name == "truncated" {
+				sameRecords(t, "after the aborted pass", readRecords(t, l), before[:3])
+			}
+		})
+	}
+}

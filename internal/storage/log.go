@@ -44,6 +44,10 @@ type Log struct {
 	hw            atomic.Int64               // high watermark as set by the partition layer; hw <= leo
 	recoveryPoint atomic.Int64               // every offset below is fsynced; recoveryPoint <= leo
 	closed        atomic.Bool
+	// truncations counts TruncateTo calls that removed something, so the
+	// cleaner can tell that a segment it read was cut (and perhaps
+	// written again to the same size) before it swaps its rewrite in.
+	truncations atomic.Int64
 
 	// flushMu serializes fsyncs, so that concurrent flushers share one
 	// (group commit). Lock order: flushMu before mu.

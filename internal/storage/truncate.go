@@ -28,6 +28,7 @@ func (l *Log) TruncateTo(offset int64) error {
 	if offset >= l.leo.Load() {
 		return nil
 	}
+	l.truncations.Add(1)
 	segs := l.segments()
 	delay := time.Duration(l.config().FileDeleteDelayMs) * time.Millisecond
 	i := segmentFor(segs, offset)
