@@ -2,6 +2,7 @@ package crashtest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,9 @@ func TestCompactionSurvivesKill(t *testing.T) {
 		p.finish(t, 20*time.Second)
 		verifyCompacted(t, b.addr, led)
 	}
+	logs := b.logTail(1 << 20)
+	t.Logf("recoveries of interrupted cleaning passes: %d .cleaned files removed, %d swaps completed",
+		strings.Count(logs, "file of an interrupted cleaning pass"), strings.Count(logs, "completed the swap"))
 	// The cleaner did its job on what is there now: wait until it has
 	// removed records (polling: there is no event to wait on).
 	deadline := time.Now().Add(60 * time.Second)

@@ -112,8 +112,9 @@ func (c *cleaner) swapIn(l *Log, group []*segment, sizes []int64, size, truncs i
 }
 
 // recoverCleanerFiles undoes or completes a swap that a crash interrupted
-// (see the file comment). It runs before the segments are listed.
-func recoverCleanerFiles(dir string) error {
+// (see the file comment), and says so in the log. It runs before the
+// segments are listed.
+func recoverCleanerFiles(dir string, logger interface{ Info(string, ...any) }) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
@@ -128,6 +129,7 @@ func recoverCleanerFiles(dir string) error {
 			if err := os.Remove(filepath.Join(dir, name)); err != nil {
 				return err
 			}
+			logger.Info("removed the file of an interrupted cleaning pass", "file", filepath.Join(dir, name))
 		case strings.HasSuffix(name, logSuffix+swapSuffix):
 			if base, ok := parseSegmentName(strings.TrimSuffix(name, swapSuffix), logSuffix); ok {
 				swaps = append(swaps, base)
@@ -160,6 +162,7 @@ func recoverCleanerFiles(dir string) error {
 				return err
 			}
 		}
+		logger.Info("completed the swap of a cleaned segment that a crash interrupted", "segment", segmentPath(dir, base, logSuffix), "next_offset", next)
 	}
 	// Index .swap files whose .log never became a .swap: the old segment
 	// still stands with its own indexes.

@@ -5,11 +5,13 @@
 // formats are Kafka's, so the files can be inspected with Kafka's tools.
 //
 // It owns: assigning offsets, appending, reading by offset and by
-// timestamp, recovery after a crash, retention, truncation, the leader epoch
-// cache and the idempotent producer state. It never decodes records on the
-// append or read path (only ListOffsets-by-timestamp decodes one batch), never
-// speaks the Kafka protocol, and knows nothing of replication beyond the
-// high watermark and leader epochs the partition layer hands it.
+// timestamp, recovery after a crash, retention, compaction (the log
+// cleaner, cleaner*.go), truncation, the leader epoch cache and the
+// idempotent producer state. It never decodes records on the read path
+// (only ListOffsets-by-timestamp decodes one batch) nor on the append path,
+// except to refuse keyless records on a compacted log; it never speaks the
+// Kafka protocol, and knows nothing of replication beyond the high
+// watermark and leader epochs the partition layer hands it.
 //
 // Durability: an append returns once its bytes are in the page cache
 // (fsync only per flush.messages / flush.ms), so a process crash loses

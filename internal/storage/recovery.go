@@ -238,7 +238,7 @@ func openLog(env *storeEnv, tp TopicPartition, dir string, cfg Config, meta logM
 // interrupted deletions and index files without a .log. An empty directory
 // gets a first segment at logStart.
 func (l *Log) loadSegments(logStart int64) ([]*segment, error) {
-	if err := recoverCleanerFiles(l.dir); err != nil {
+	if err := recoverCleanerFiles(l.dir, l.env.logger); err != nil {
 		return nil, fmt.Errorf("storage: finishing an interrupted cleaning of %s: %w", l.dir, err)
 	}
 	entries, err := os.ReadDir(l.dir)
