@@ -249,3 +249,33 @@ func describe848(t *testing.T, cl *kgo.Client, group string) kmsg.ConsumerGroupD
 	}
 	return resp.Groups[0]
 }
+
+// With group.coordinator.rebalance.protocols=classic the consumer group
+// APIs are not advertised, and franz-go's next-gen consumer falls back to
+// the classic protocol (the group is then a classic one).
+func TestKIP848ProtocolDisabled(t *testing.T) {
+	o := kip848Overrides()
+	o["group.coordinator.rebalance.protocols"] = "classic"
+	o["group.initial.rebalance.delay.ms"] = "0"
+	addr := brokertest.Start(t, o)
+	cl := newKgo(t, addr)
+	versions, err := kmsg.NewPtrApiVersionsRequest().RequestWith(testCtx(t), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range versions.ApiKeys {
+		if k.ApiKey == 68 || k.ApiKey == 69 {
+			t.Errorf("api key %d advertised with the consumer protocol off", k.ApiKey)
+		}
+	}
+	createTopic(t, addr, "t", 2, nil)
+	c := newConsumption()
+	startMember(t, addr, "fallback", "t", "a", kgo.CooperativeStickyBalancer(), c)
+	waitFor848(t, "a classic assignment", 30*time.Second, func() bool { return c.counts()["a"] == 2 })
+	list := kmsg.NewPtrListGroupsRequest()
+	list.TypesFilter = []string{"classic"}
+	lresp, err := list.RequestWith(testCtx(t), cl)
+	if err != nil || len(lresp.Groups) != 1 || lresp.Groups[0].Group != "fallback" {
+		t.Errorf("the fallen-back group is not a classic group: %v %+v", err, lresp)
+	}
+}

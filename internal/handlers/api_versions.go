@@ -16,18 +16,22 @@ func init() {
 	register(API{Key: 18, MinVersion: 0, MaxVersion: 3, Handle: apiVersions})
 }
 
-func apiVersions(_ context.Context, _ *Env, req *Request) (kmsg.Response, error) {
+func apiVersions(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	resp := req.Body.ResponseKind().(*kmsg.ApiVersionsResponse)
-	resp.ApiKeys = APIVersionList()
+	resp.ApiKeys = APIVersionList(env)
 	return resp, nil
 }
 
-// APIVersionList is the ApiVersions key list.
-func APIVersionList() []kmsg.ApiVersionsResponseApiKey {
+// APIVersionList is the ApiVersions key list: every implemented API that
+// env's configuration enables (a nil env: all of them).
+func APIVersionList(env *Env) []kmsg.ApiVersionsResponseApiKey {
 	apis := APIs()
-	out := make([]kmsg.ApiVersionsResponseApiKey, len(apis))
-	for i, a := range apis {
-		out[i] = kmsg.ApiVersionsResponseApiKey{ApiKey: a.Key, MinVersion: a.advertisedMin(), MaxVersion: a.MaxVersion}
+	out := make([]kmsg.ApiVersionsResponseApiKey, 0, len(apis))
+	for _, a := range apis {
+		if a.Enabled != nil && env != nil && !a.Enabled(env) {
+			continue
+		}
+		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: a.Key, MinVersion: a.advertisedMin(), MaxVersion: a.MaxVersion})
 	}
 	return out
 }

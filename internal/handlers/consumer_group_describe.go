@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	register(API{Key: 69, MinVersion: 0, MaxVersion: 1, Handle: consumerGroupDescribe})
+	register(API{Key: 69, MinVersion: 0, MaxVersion: 1, Enabled: consumerProtocolEnabled, Handle: consumerGroupDescribe})
 }
 
 func consumerGroupDescribe(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {

@@ -21,10 +21,16 @@ import (
 )
 
 func init() {
-	register(API{Key: 68, MinVersion: 0, MaxVersion: 1, Handle: consumerGroupHeartbeat})
+	register(API{Key: 68, MinVersion: 0, MaxVersion: 1, Enabled: consumerProtocolEnabled, Handle: consumerGroupHeartbeat})
 }
 
 func consumerGroupHeartbeat(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	r := req.Body.(*kmsg.ConsumerGroupHeartbeatRequest)
 	return env.Groups.ConsumerGroupHeartbeat(req.groupRequest(), r), nil
+}
+
+// consumerProtocolEnabled: group.coordinator.rebalance.protocols lists
+// "consumer" (it does by default, as in Kafka 4).
+func consumerProtocolEnabled(env *Env) bool {
+	return env.Config == nil || env.Config().RebalanceProtocolEnabled("consumer")
 }

@@ -71,7 +71,11 @@ type API struct {
 	// requests below MinVersion are still refused. See produce.go for the
 	// one API that needs it.
 	AdvertiseFromV0 bool
-	Handle          Func
+	// Enabled, if set, says whether the broker's configuration serves the
+	// API at all; ApiVersions leaves out an API that is off (as Kafka does
+	// for ConsumerGroupHeartbeat without the consumer group protocol).
+	Enabled func(env *Env) bool
+	Handle  Func
 }
 
 // advertisedMin is the minimum version ApiVersions reports for a.

@@ -163,7 +163,7 @@ func (c *conn) apiVersionsFallback(hdr requestHeader) error {
 	resp := kmsg.NewPtrApiVersionsResponse()
 	resp.Version = 0
 	resp.ErrorCode = kerr.UnsupportedVersion.Code
-	resp.ApiKeys = handlers.APIVersionList()
+	resp.ApiKeys = handlers.APIVersionList(c.b.env)
 	hdr.version = 0
 	return c.write(hdr, resp)
 }
