@@ -6,9 +6,10 @@ package clienttest
 //	go test ./internal/clienttest -run '^$' -bench 'Group' -benchtime 5x
 //
 // BenchmarkGroupJoin10th: 9 franz-go members consume a 100-partition
-// topic; a 10th joins. Reported: ms from its join to every member fetching
-// in the new generation (ms-to-all-fetching) and the rebalance rounds that
-// took (rounds: generations passed).
+// topic (a producer keeps adding records to every partition); a 10th
+// joins. Reported: ms from its join to every member fetching in a new
+// generation (ms-to-all-fetching) and the rebalance rounds that took
+// (rounds: generations passed until then).
 //
 // BenchmarkGroupOffsetCommit: 50 committers, each committing to its own
 // group in a loop (OffsetCommit, one partition, waiting for each answer).
@@ -121,6 +122,27 @@ func BenchmarkGroupJoin10th(b *testing.B) {
 			if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 				b.Fatal(err)
 			}
+
+			// Keep records flowing to every partition (100 every 20 ms),
+			// so a member that keeps its partitions through a
+			// cooperative rebalance is seen fetching in the new
+			// generation too.
+			pctx, stopProducing := context.WithCancel(context.Background())
+			produced := make(chan struct{})
+			go func() {
+				defer close(produced)
+				tick := time.NewTicker(20 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-pctx.Done():
+						return
+					case <-tick.C:
+					}
+					cl.ProduceSync(pctx, recs...)
+				}
+			}()
+			defer func() { stopProducing(); <-produced }()
 
 			var totalRounds int64
 			b.ResetTimer()
