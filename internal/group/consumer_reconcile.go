@@ -118,26 +118,36 @@ func compileRegex(re string) (*regexp.Regexp, error) {
 	return regexp.Compile("^(?:" + re + ")$")
 }
 
-// memberTopicNames is the member's subscription resolved against img:
-// its names plus every topic its regex matches.
-func memberTopicNames(m *ConsumerMember, img *metadata.Image, regexes map[string]*regexp.Regexp) []string {
-	names := slices.Clone(m.SubscribedTopicNames)
-	if m.SubscribedTopicRegex != "" && img != nil {
-		re := regexes[m.SubscribedTopicRegex]
-		if re == nil {
-			var err error
-			if re, err = compileRegex(m.SubscribedTopicRegex); err != nil {
-				return names // validated on the way in; a replayed bad one matches nothing
-			}
-			regexes[m.SubscribedTopicRegex] = re
-		}
-		for _, n := range img.TopicNames() {
-			if re.MatchString(n) {
-				names = append(names, n)
-			}
-		}
+// topicResolver resolves members' subscriptions against one image,
+// matching each distinct regex against the topic names only once.
+type topicResolver struct {
+	img     *metadata.Image
+	matches map[string][]string // regex → matching topic names
+}
+
+func newTopicResolver(img *metadata.Image) *topicResolver {
+	return &topicResolver{img: img, matches: map[string][]string{}}
+}
+
+// names is the member's subscription: its names plus every topic its
+// regex matches.
+func (tr *topicResolver) names(m *ConsumerMember) []string {
+	if m.SubscribedTopicRegex == "" || tr.img == nil {
+		return m.SubscribedTopicNames
 	}
-	return names
+	matched, done := tr.matches[m.SubscribedTopicRegex]
+	if !done {
+		// Validated on the way in; a bad one from replay matches nothing.
+		if re, err := compileRegex(m.SubscribedTopicRegex); err == nil {
+			for _, n := range tr.img.TopicNames() {
+				if re.MatchString(n) {
+					matched = append(matched, n)
+				}
+			}
+		}
+		tr.matches[m.SubscribedTopicRegex] = matched
+	}
+	return append(slices.Clone(m.SubscribedTopicNames), matched...)
 }
 
 // computeSubscribed is the subscription metadata the group should have
@@ -147,9 +157,9 @@ func (g *ConsumerGroup) computeSubscribed(img *metadata.Image) map[string]Subscr
 	if img == nil {
 		return out
 	}
-	regexes := map[string]*regexp.Regexp{}
+	tr := newTopicResolver(img)
 	for _, m := range g.Members {
-		for _, n := range memberTopicNames(m, img, regexes) {
+		for _, n := range tr.names(m) {
 			if _, done := out[n]; done {
 				continue
 			}
@@ -210,7 +220,7 @@ func (g *ConsumerGroup) computeTarget(r *recorder, img *metadata.Image) {
 	for _, t := range g.Subscribed {
 		spec.Topics[t.ID] = t.Partitions
 	}
-	regexes := map[string]*regexp.Regexp{}
+	tr := newTopicResolver(img)
 	ids := make([]string, 0, len(g.Members))
 	for id := range g.Members {
 		ids = append(ids, id)
@@ -219,7 +229,7 @@ func (g *ConsumerGroup) computeTarget(r *recorder, img *metadata.Image) {
 	for _, id := range ids {
 		m := g.Members[id]
 		am := AssignorMember{ID: id, Current: g.Target[id]}
-		for _, n := range memberTopicNames(m, img, regexes) {
+		for _, n := range tr.names(m) {
 			if t, ok := g.Subscribed[n]; ok && !slices.Contains(am.Topics, t.ID) {
 				am.Topics = append(am.Topics, t.ID)
 			}
