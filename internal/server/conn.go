@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/strata-io/strata/internal/config"
 	"github.com/strata-io/strata/internal/handlers"
 )
 
@@ -70,13 +71,36 @@ func isClosedErr(err error) bool {
 }
 
 func (c *conn) serve(ctx context.Context) error {
-	var sizeBuf [4]byte
+	var (
+		sizeBuf  [4]byte
+		cfgSeen  *config.Broker // the config the two limits below were read from
+		idle     time.Duration  // connections.max.idle.ms; 0: none
+		maxFrame int32          // socket.request.max.bytes
+		armed    time.Time      // when the read deadline was last moved
+	)
 	for {
-		cfg := c.b.Config()
-		if idle := cfg.Int("connections.max.idle.ms"); idle > 0 {
-			_ = c.nc.SetReadDeadline(time.Now().Add(time.Duration(idle) * time.Millisecond))
+		// NB: per request, only a pointer compare: parsing the limits and
+		// moving the deadline (a runtime timer update) cost a visible
+		// share of a small request's CPU.
+		if cfg := c.b.cfg.Load(); cfg != cfgSeen {
+			cfgSeen = cfg
+			idle = time.Duration(cfg.Int("connections.max.idle.ms")) * time.Millisecond
+			maxFrame = int32(cfg.Int("socket.request.max.bytes"))
+			armed = time.Time{}
 		}
-		frame, err := readFrame(c.r, sizeBuf[:], int32(cfg.Int("socket.request.max.bytes")))
+		if idle > 0 {
+			// The deadline moves at most every idle/16, so a connection
+			// is closed after between 15/16 and all of idle without a
+			// request; Kafka's idle check is no more exact.
+			if now := time.Now(); now.Sub(armed) >= idle/16 {
+				armed = now
+				_ = c.nc.SetReadDeadline(now.Add(idle))
+			}
+		} else if !armed.IsZero() {
+			armed = time.Time{}
+			_ = c.nc.SetReadDeadline(time.Time{})
+		}
+		frame, err := readFrame(c.r, sizeBuf[:], maxFrame)
 		if err != nil {
 			return err
 		}
