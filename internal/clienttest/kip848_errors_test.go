@@ -26,11 +26,18 @@ func (h hb848) send(req *kmsg.ConsumerGroupHeartbeatRequest) *kmsg.ConsumerGroup
 	if req.Group == "" {
 		req.Group = h.group
 	}
-	resp, err := req.RequestWith(testCtx(h.t), h.cl)
-	if err != nil {
-		h.t.Fatalf("ConsumerGroupHeartbeat: %v", err)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err := req.RequestWith(testCtx(h.t), h.cl)
+		if err != nil {
+			h.t.Fatalf("ConsumerGroupHeartbeat: %v", err)
+		}
+		// A broker that just started may still be loading its
+		// __consumer_offsets partitions.
+		if resp.ErrorCode != kerr.CoordinatorLoadInProgress.Code || time.Now().After(deadline) {
+			return resp
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return resp
 }
 
 // join is a first heartbeat of member id subscribing to topics.
