@@ -66,18 +66,21 @@ var groupDefs = []Def{
 	{Name: GroupConsumerAssignors, Type: TypeList, Default: "uniform,range", Check: checkAssignors, Doc: "Server-side assignors of KIP-848 groups; the first is the default."},
 }
 
+// checkRebalanceProtocols accepts classic and consumer; as in Kafka,
+// disabling the classic protocol is not supported.
 func checkRebalanceProtocols(v string) error {
-	seen := false
+	classic := false
 	for _, p := range strings.Split(v, ",") {
 		switch strings.TrimSpace(p) {
-		case "classic", "consumer":
-			seen = true
+		case "classic":
+			classic = true
+		case "consumer":
 		default:
 			return fmt.Errorf("unknown group protocol %q (valid: classic, consumer)", p)
 		}
 	}
-	if !seen {
-		return fmt.Errorf("at least one protocol is needed")
+	if !classic {
+		return fmt.Errorf("disabling the 'classic' protocol is not supported")
 	}
 	return nil
 }

@@ -50,6 +50,7 @@ func TestGroupConfigValidation(t *testing.T) {
 	}{
 		{map[string]string{GroupRebalanceProtocols: "classic"}, true},
 		{map[string]string{GroupRebalanceProtocols: "classic,share"}, false},
+		{map[string]string{GroupRebalanceProtocols: "consumer"}, false},
 		{map[string]string{GroupConsumerAssignors: "range"}, true},
 		{map[string]string{GroupConsumerAssignors: "sticky"}, false},
 		{map[string]string{OffsetsTopicCompressionCodec: "5"}, false},

@@ -42,7 +42,9 @@ type settings struct {
 	replicationFactor      int16
 	segmentBytes           int64
 	loadBuffer             int32
-	classic, consumer      bool
+	// consumer: group.coordinator.rebalance.protocols lists consumer
+	// (KIP-848); classic cannot be disabled.
+	consumer bool
 }
 
 func settingsFrom(b config.Broker) settings {
@@ -60,7 +62,6 @@ func settingsFrom(b config.Broker) settings {
 		replicationFactor: int16(b.Int(config.OffsetsTopicReplicationFactor)),
 		segmentBytes:      b.Int(config.OffsetsTopicSegmentBytes),
 		loadBuffer:        int32(b.Int(config.OffsetsLoadBufferSize)),
-		classic:           b.RebalanceProtocolEnabled("classic"),
 		consumer:          b.RebalanceProtocolEnabled("consumer"),
 	}
 }

@@ -199,3 +199,31 @@ func partitionStateOf(img *metadata.Image) partition.State {
 	pm := img.Topic(metadata.OffsetsTopic).Partitions[0]
 	return partition.State{Leader: pm.Leader, LeaderEpoch: pm.LeaderEpoch, Replicas: pm.Replicas, ISR: pm.ISR}
 }
+
+// TestRecordsUseTheConfiguredCodec: offsets.topic.compression.codec
+// compresses the coordinator's batches, and they replay.
+func TestRecordsUseTheConfiguredCodec(t *testing.T) {
+	for codec := 1; codec <= 4; codec++ {
+		ct := newCoordTest(t, map[string]string{"offsets.topic.compression.codec": string(rune('0' + codec))})
+		ct.commit("g", "", -1, map[int32]int64{0: int64(codec), 1: 9})
+		p := ct.parts.Get(metadata.OffsetsTopic, 0)
+		res, err := p.Read(0, 1<<20, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf, err := res.Data.AppendTo(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it := record.NewBatches(buf)
+		h, _, ok := it.Next()
+		if !ok || h.Codec() != codec {
+			t.Fatalf("codec %d: stored batch codec %d (ok=%v)", codec, h.Codec(), ok)
+		}
+		ct.restart()
+		if got := ct.committed("g"); got[0] != int64(codec) || got[1] != 9 {
+			t.Fatalf("codec %d: offsets after replay %v", codec, got)
+		}
+		ct.stop()
+	}
+}
