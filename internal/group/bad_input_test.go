@@ -6,6 +6,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/strata-io/strata/internal/metadata"
 )
 
 // TestBadInputChangesNothing sends every kind of bad request to a Stable
@@ -102,16 +104,31 @@ func TestBadInputChangesNothing(t *testing.T) {
 
 func TestShardStatesAnswerCoordinatorErrors(t *testing.T) {
 	ct := newCoordTest(t, map[string]string{"offsets.topic.num.partitions": "1"})
-	// A shard this broker does not hold: NOT_COORDINATOR.
+	// A shard the metadata says this broker leads but that is not
+	// registered yet (the image is published before it is applied): it is
+	// about to load.
 	s := ct.c.shards()[0]
 	ct.c.mu.Lock()
 	delete(ct.c.mu.shards, s.index)
 	ct.c.mu.Unlock()
+	if code := ct.heartbeat("g", "m", 1); code != kerr.CoordinatorLoadInProgress.Code {
+		t.Fatalf("shard led here, not yet registered: %d", code)
+	}
+	// A shard another broker leads: NOT_COORDINATOR.
+	err := ct.meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
+		top := img.Topic(metadata.OffsetsTopic)
+		st := top.Partitions[0]
+		st.Leader, st.LeaderEpoch = 2, st.LeaderEpoch+1
+		return []metadata.Record{{Type: metadata.TypePartitionChange, TopicID: top.ID, Partition: 0, PartitionState: &st}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if code := ct.heartbeat("g", "m", 1); code != kerr.NotCoordinator.Code {
-		t.Fatalf("unheld shard: %d", code)
+		t.Fatalf("shard led elsewhere: %d", code)
 	}
 	if f := ct.c.FetchOffsets("g", "", -1, nil, false); f.Code != kerr.NotCoordinator.Code {
-		t.Fatalf("unheld shard fetch: %d", f.Code)
+		t.Fatalf("shard led elsewhere, fetch: %d", f.Code)
 	}
 	// A shard still loading: COORDINATOR_LOAD_IN_PROGRESS.
 	loading := newShard(ct.c, s.index, s.epoch, s.part)

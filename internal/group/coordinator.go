@@ -255,21 +255,48 @@ func (c *Coordinator) CoordinatorFor(groupID string) (int32, int16) {
 // NOT_COORDINATOR when this broker does not lead its partition,
 // COORDINATOR_LOAD_IN_PROGRESS while it loads.
 func (c *Coordinator) shardFor(groupID string) (*shard, int16) {
-	n := c.numPartitions()
-	if n == 0 {
+	img := c.meta.Image()
+	t := img.Topic(metadata.OffsetsTopic)
+	if t == nil || len(t.Partitions) == 0 {
 		return nil, kerr.NotCoordinator.Code
 	}
-	idx := PartitionFor(groupID, n)
+	idx := PartitionFor(groupID, int32(len(t.Partitions)))
 	c.mu.RLock()
 	s := c.mu.shards[idx]
 	c.mu.RUnlock()
 	if s == nil {
+		if t.Partitions[idx].Leader == c.nodeID {
+			// NB: the image is published before the broker applies it,
+			// so a request can see the partition led here before its
+			// shard exists: it is about to load, not elsewhere.
+			return nil, kerr.CoordinatorLoadInProgress.Code
+		}
 		return nil, kerr.NotCoordinator.Code
 	}
 	if code := s.ready(); code != 0 {
 		return nil, code
 	}
 	return s, 0
+}
+
+// WaitLoaded waits, at most max, until the shard of groupID has loaded
+// (or turned out not to be this broker's). FindCoordinator calls it so
+// that a client told "this broker" right after the offsets topic was
+// created finds its group served, rather than COORDINATOR_LOAD_IN_PROGRESS
+// (which some clients, e.g. kafka-go's OffsetFetch, do not retry).
+// Loading an empty shard takes microseconds; a long replay is not waited
+// for beyond max.
+func (c *Coordinator) WaitLoaded(ctx context.Context, groupID string, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for {
+		_, code := c.shardFor(groupID)
+		if code != kerr.CoordinatorLoadInProgress.Code || time.Now().After(deadline) || ctx.Err() != nil {
+			return
+		}
+		// NB: real time, not the coordinator's clock: this bounds a
+		// client's wait, and loads run in real time.
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // shards returns the shards this broker holds.

@@ -10,6 +10,7 @@ package handlers
 
 import (
 	"context"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -19,22 +20,26 @@ func init() {
 	register(API{Key: 10, MinVersion: 0, MaxVersion: 5, Handle: findCoordinator})
 }
 
-func findCoordinator(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
+func findCoordinator(ctx context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	r := req.Body.(*kmsg.FindCoordinatorRequest)
 	resp := r.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	if req.Version < 4 {
-		c := lookupCoordinator(env, r.CoordinatorType, r.CoordinatorKey)
+		c := lookupCoordinator(ctx, env, r.CoordinatorType, r.CoordinatorKey)
 		resp.ErrorCode, resp.ErrorMessage = c.ErrorCode, c.ErrorMessage
 		resp.NodeID, resp.Host, resp.Port = c.NodeID, c.Host, c.Port
 		return resp, nil
 	}
 	for _, key := range r.CoordinatorKeys {
-		resp.Coordinators = append(resp.Coordinators, lookupCoordinator(env, r.CoordinatorType, key))
+		resp.Coordinators = append(resp.Coordinators, lookupCoordinator(ctx, env, r.CoordinatorType, key))
 	}
 	return resp, nil
 }
 
-func lookupCoordinator(env *Env, keyType int8, key string) kmsg.FindCoordinatorResponseCoordinator {
+// loadWait bounds how long FindCoordinator waits for the group's shard
+// to load on this broker before naming it (see Coordinator.WaitLoaded).
+const loadWait = 5 * time.Second
+
+func lookupCoordinator(ctx context.Context, env *Env, keyType int8, key string) kmsg.FindCoordinatorResponseCoordinator {
 	c := kmsg.NewFindCoordinatorResponseCoordinator()
 	c.Key = key
 	c.NodeID, c.Port = -1, -1
@@ -56,6 +61,9 @@ func lookupCoordinator(env *Env, keyType int8, key string) kmsg.FindCoordinatorR
 	node, code := env.Groups.CoordinatorFor(key)
 	if code != 0 {
 		return fail(code, "the group coordinator is not available yet")
+	}
+	if node == env.NodeID {
+		env.Groups.WaitLoaded(ctx, key, loadWait)
 	}
 	b, ok := env.Meta.Image().Brokers[node]
 	if !ok {
