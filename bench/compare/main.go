@@ -81,7 +81,7 @@ func main() {
 		records100  = flag.Int64("records-100b", 5_000_000, "records per 100 B run")
 		records1k   = flag.Int64("records-1k", 1_000_000, "records per 1 KiB run")
 		recordsSync = flag.Int64("records-fsync", 500_000, "records per fsync run (1 KiB)")
-		e2eDur      = flag.Duration("e2e-duration", 15*time.Second, "length of each e2e run")
+		e2eDur      = flag.Duration("e2e-duration", 10*time.Second, "length of each e2e run")
 	)
 	flag.Parse()
 	if *strataBin == "" || *kfakeBin == "" {
@@ -141,6 +141,10 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
+	if len(c.failed) > 0 {
+		fmt.Fprintf(os.Stderr, "compare: %d runs failed:\n  %s\n", len(c.failed), strings.Join(c.failed, "\n  "))
+		os.Exit(1)
+	}
 }
 
 func fatal(err error) {
@@ -186,6 +190,7 @@ type comparison struct {
 	runs      []*run
 	out       *os.File
 	dd        string
+	failed    []string
 }
 
 func (c *comparison) filter(keys []string) {
@@ -254,7 +259,12 @@ func (c *comparison) runAll(ctx context.Context) error {
 				}
 				r, err := c.runOne(ctx, w, name, rep)
 				if err != nil {
-					return fmt.Errorf("%s on %s, rep %d: %w", w.key, name, rep, err)
+					// One failed run must not lose the rest of a long
+					// comparison: it is reported and left out of the
+					// medians (the table says how many runs it has).
+					c.failed = append(c.failed, fmt.Sprintf("%s on %s, rep %d: %v", w.key, name, rep, err))
+					fmt.Fprintf(os.Stderr, "FAILED %s\n", c.failed[len(c.failed)-1])
+					continue
 				}
 				c.runs = append(c.runs, r)
 				fmt.Fprintf(os.Stderr, "%-16s %-12s rep %d: %10.0f records/s  %6.2f µs broker CPU/record  load %.2f\n",

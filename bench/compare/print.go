@@ -57,10 +57,10 @@ func (c *comparison) stats(w workload, name string) (stats, bool) {
 // print writes the medians as a Markdown table, with the ratios of
 // Strata to each kfake.
 func (c *comparison) print(w io.Writer) {
-	fmt.Fprintf(w, "\nMedians of %d runs per broker. CPU columns are µs of CPU per record (broker from /proc/<pid>/stat,\n"+
+	fmt.Fprintf(w, "\nMedians of %d runs per broker (n: runs that succeeded). CPU columns are µs of CPU per record (broker from /proc/<pid>/stat,\n"+
 		"client = the strata bench process); \"other\" is the rest of the machine's busy CPUs during the run.\n\n", c.reps)
-	fmt.Fprintln(w, "| workload | broker | records/s | MB/s | broker CPU µs/rec | client CPU µs/rec | other CPUs busy | load1 | latency ms p50 / p99 / p99.9 / max |")
-	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+	fmt.Fprintln(w, "| workload | broker | n | records/s | MB/s | broker CPU µs/rec | client CPU µs/rec | other CPUs busy | load1 | latency ms p50 / p99 / p99.9 / max |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 	for _, wl := range c.workloads {
 		for _, name := range wl.brokers {
 			st, ok := c.stats(wl, name)
@@ -71,8 +71,8 @@ func (c *comparison) print(w io.Writer) {
 			if st.hasLat && wl.mode == "e2e" {
 				lat = fmt.Sprintf("%.3f / %.3f / %.3f / %.3f", st.p50, st.p99, st.p999, st.max)
 			}
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.1f | %.3f | %.3f | %.2f | %.2f | %s |\n",
-				wl.title, name, st.rps, st.mbps, st.cpuRec, st.clientRec, st.other, st.load, lat)
+			fmt.Fprintf(w, "| %s | %s | %d | %.0f | %.1f | %.3f | %.3f | %.2f | %.2f | %s |\n",
+				wl.title, name, st.n, st.rps, st.mbps, st.cpuRec, st.clientRec, st.other, st.load, lat)
 		}
 	}
 	fmt.Fprintln(w, "\nRatios, Strata / kfake (medians; records/s: higher is better for Strata; CPU/record and latency: lower is better):")
