@@ -116,8 +116,12 @@ func TestIntegrationBench(t *testing.T) {
 		}
 	}
 
+	// A second run into the existing topic adds to it.
+	p2 := runBench(t, addr, "produce", "--topic", topic, "--records", "1000", "--record-size", "64")
+	checkThroughput(t, p2, "produce", 1000, 64)
+
 	c := runBench(t, addr, "consume", "--topic", topic, "--consumers", "2")
-	checkThroughput(t, c, "consume", 3000, 64)
+	checkThroughput(t, c, "consume", 4000, 64)
 	if c.Latency != nil {
 		t.Errorf("consume reported a latency: %+v", c.Latency)
 	}

@@ -43,12 +43,14 @@ func (c *Common) ensureTopic(ctx context.Context) (int32, error) {
 	defer adm.Close()
 	cctx, cancel := context.WithTimeout(ctx, c.RequestTimeout)
 	defer cancel()
+	// NB: kadm returns the topic's error as err too; an existing topic is
+	// used as it is.
 	resp, err := adm.CreateTopic(cctx, c.Partitions, c.ReplicationFactor, nil, c.Topic)
-	if err != nil {
-		return 0, fmt.Errorf("creating topic %q: %w", c.Topic, err)
+	if err == nil {
+		err = resp.Err
 	}
-	if resp.Err != nil && !errors.Is(resp.Err, kerr.TopicAlreadyExists) {
-		return 0, fmt.Errorf("creating topic %q: %w", c.Topic, resp.Err)
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return 0, fmt.Errorf("creating topic %q: %w", c.Topic, err)
 	}
 	return c.waitLeaders(cctx, adm)
 }
