@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/IBM/sarama"
+	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -26,9 +28,19 @@ func TestFranzCompaction(t *testing.T) {
 		"min.cleanable.dirty.ratio": kadm.StringPtr("0.01"),
 		"delete.retention.ms":       kadm.StringPtr("5000"),
 	})
+	// An idempotent producer whose only batch is superseded: the cleaner
+	// keeps that batch, emptied, as the producer's last (Kafka's rule), so
+	// the consumers below meet an empty batch at offset 0.
+	early := newKgo(t, addr, kgo.ProducerBatchCompression(kgo.GzipCompression()))
+	var batch []*kgo.Record
+	for k := range 20 {
+		batch = append(batch, &kgo.Record{Topic: topic, Key: []byte(fmt.Sprintf("key-%02d", k)), Value: []byte("early")})
+	}
+	all := produceFranz(t, early, batch...)
+	early.Close()
+
 	cl := newKgo(t, addr, kgo.ProducerBatchCompression(kgo.ZstdCompression()))
 
-	var all []rec
 	for round := range 30 {
 		var batch []*kgo.Record
 		for k := range 20 {
@@ -57,7 +69,7 @@ func TestFranzCompaction(t *testing.T) {
 			withoutTombstones = append(withoutTombstones, r)
 		}
 	}
-	if len(withTombstones) != 60 || len(withoutTombstones) != 57 {
+	if len(all) != 20+600+40 || len(withTombstones) != 60 || len(withoutTombstones) != 57 {
 		t.Fatalf("model: %d and %d records", len(withTombstones), len(withoutTombstones))
 	}
 
@@ -75,6 +87,13 @@ func TestFranzCompaction(t *testing.T) {
 		return len(got) == len(withoutTombstones)
 	})
 	requireRecs(t, "compacted topic after the delete horizon", got, withoutTombstones)
+	batches := batchesOf(t, rawFetch(t, cl, topic, 0, 0, 0).RecordBatches)
+	if len(batches) == 0 || batches[0].FirstOffset != 0 || batches[0].NumRecords != 0 || batches[0].LastOffsetDelta != 19 || batches[0].ProducerID < 0 {
+		t.Fatalf("the early producer's batch is not kept empty: %+v", batches[0])
+	}
+	// Other clients read the gaps and the empty batch the same way.
+	requireRecs(t, "sarama reading the compacted topic", consumeSarama(t, addr, topic, 0, sarama.OffsetOldest, len(withoutTombstones)), withoutTombstones)
+	requireRecs(t, "kafka-go reading the compacted topic", consumeKafkaGo(t, addr, topic, 0, kafka.FirstOffset, len(withoutTombstones)), withoutTombstones)
 	if end2 := endOffsets(t, addr, topic)[0]; end2 != end {
 		t.Fatalf("end offset moved from %d to %d", end, end2)
 	}

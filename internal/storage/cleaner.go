@@ -53,10 +53,13 @@ type cleaner struct {
 		// firstDirty is each log's first offset not yet cleaned (the
 		// checkpoint), kept for logs not open in this run too.
 		firstDirty map[TopicPartition]int64
-		// horizon is, per log cleaned in this run, the earliest delete
-		// horizon of a tombstone it kept: a pass is due then even if the
-		// log is not dirty.
-		horizon map[TopicPartition]int64
+		// horizon is, per log, the earliest delete horizon of a tombstone
+		// it kept: a pass is due then even if the log is not dirty. It is
+		// learnt from each pass, and once per run from the batch headers
+		// of a log's clean part (horizonKnown), so a restart does not
+		// leave expired tombstones waiting for the dirty ratio.
+		horizon      map[TopicPartition]int64
+		horizonKnown map[TopicPartition]bool
 	}
 }
 
@@ -79,6 +82,7 @@ func newCleaner(m *Manager, dedupeBufferBytes int64) (*cleaner, error) {
 	}
 	c.mu.firstDirty = cp
 	c.mu.horizon = map[TopicPartition]int64{}
+	c.mu.horizonKnown = map[TopicPartition]bool{}
 	return c, nil
 }
 
@@ -188,11 +192,25 @@ func (c *cleaner) cleanableOf(l *Log, nowMs int64) (*cleanable, error) {
 	c.mu.Lock()
 	fd, ok := c.mu.firstDirty[l.tp]
 	horizon, hasHorizon := c.mu.horizon[l.tp]
+	known := c.mu.horizonKnown[l.tp]
 	c.mu.Unlock()
 	if !ok || fd < start || fd > l.leo.Load() {
 		fd = start // unknown or stale (truncated, deleted records): clean it all
 	}
 	cl.firstDirty = fd
+	if !known {
+		h, err := earliestHorizon(cl.segs, fd)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.mu.horizonKnown[l.tp] = true
+		if h > 0 {
+			c.mu.horizon[l.tp] = h
+		}
+		c.mu.Unlock()
+		horizon, hasHorizon = h, h > 0
+	}
 	var firstDirtySeg *segment
 	for _, s := range cl.segs {
 		size := s.size.Load()
@@ -223,6 +241,38 @@ func (c *cleaner) cleanableOf(l *Log, nowMs int64) (*cleanable, error) {
 	return cl, nil
 }
 
+// earliestHorizon is the earliest delete horizon among the batches of
+// segs below firstDirty (only a pass stamps horizons), 0 if none; it reads
+// batch headers only.
+func earliestHorizon(segs []*segment, firstDirty int64) (int64, error) {
+	var earliest int64
+	for _, s := range segs {
+		if s.base >= firstDirty {
+			break
+		}
+		f, err := s.open()
+		if err != nil {
+			return 0, err
+		}
+		sc := newHeaderScanner(f, 0, s.size.Load())
+		for {
+			h, _, ok, err := sc.next()
+			if err != nil {
+				sc.release()
+				return 0, err
+			}
+			if !ok {
+				break
+			}
+			if h.HasDeleteHorizon() && (earliest == 0 || h.BaseTimestamp < earliest) {
+				earliest = h.BaseTimestamp
+			}
+		}
+		sc.release()
+	}
+	return earliest, nil
+}
+
 // firstBatchTimestamp is the max timestamp of a segment's first batch,
 // which max.compaction.lag.ms counts from (Kafka's "earliest timestamp"
 // of a dirty segment); -1 if it has none.
@@ -250,6 +300,7 @@ func (c *cleaner) setCleaned(tp TopicPartition, firstDirty, horizon int64) error
 	} else {
 		delete(c.mu.horizon, tp)
 	}
+	c.mu.horizonKnown[tp] = true
 	c.mu.Unlock()
 	return c.writeCheckpoint()
 }
@@ -260,6 +311,7 @@ func (c *cleaner) forget(tp TopicPartition) error {
 	_, had := c.mu.firstDirty[tp]
 	delete(c.mu.firstDirty, tp)
 	delete(c.mu.horizon, tp)
+	delete(c.mu.horizonKnown, tp)
 	c.mu.Unlock()
 	if !had {
 		return nil

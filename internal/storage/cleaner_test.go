@@ -156,6 +156,15 @@ func TestCleanerTombstones(t *testing.T) {
 	if cleaned, err := m.cleaner.cleanDirtiest(); cleaned || err != nil {
 		t.Fatalf("pass before the horizon: %v %v", cleaned, err)
 	}
+	// A restart in between: the horizon is learnt again from the batches.
+	m.Close()
+	m = openCleanerManager(t, m.Dir(), clock)
+	defer m.Close()
+	l, _ = m.Open(tp0, cfg)
+	l.SetHighWatermark(l.LogEndOffset())
+	if cleaned, err := m.cleaner.cleanDirtiest(); cleaned || err != nil {
+		t.Fatalf("pass before the horizon after a restart: %v %v", cleaned, err)
+	}
 	// After it: a pass is due although nothing is dirty, and the
 	// tombstone goes.
 	clock.Advance(2 * time.Second)
