@@ -60,6 +60,11 @@ type cleaner struct {
 		// leave expired tombstones waiting for the dirty ratio.
 		horizon      map[TopicPartition]int64
 		horizonKnown map[TopicPartition]bool
+		// uncleanable are the logs a pass failed on (an undecodable batch,
+		// an I/O error): skipped until the next start, as Kafka marks
+		// partitions uncleanable, so that one bad log does not stop the
+		// cleaning of the others.
+		uncleanable map[TopicPartition]bool
 	}
 }
 
@@ -83,6 +88,7 @@ func newCleaner(m *Manager, dedupeBufferBytes int64) (*cleaner, error) {
 	c.mu.firstDirty = cp
 	c.mu.horizon = map[TopicPartition]int64{}
 	c.mu.horizonKnown = map[TopicPartition]bool{}
+	c.mu.uncleanable = map[TopicPartition]bool{}
 	return c, nil
 }
 
@@ -101,10 +107,7 @@ func (c *cleaner) runPasses() {
 		default:
 		}
 		cleaned, err := c.cleanDirtiest()
-		if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, errCleanAborted) {
-			c.env.logger.Warn("log cleaner", "err", err)
-		}
-		if !cleaned || err != nil {
+		if !cleaned || errors.Is(err, ErrClosed) {
 			return
 		}
 	}
@@ -118,7 +121,7 @@ func (c *cleaner) cleanDirtiest() (bool, error) {
 	now := c.env.now().UnixMilli()
 	var best *cleanable
 	for _, l := range c.m.openLogs() {
-		if !l.config().compact || l.closed.Load() {
+		if !l.config().compact || l.closed.Load() || c.isUncleanable(l.tp) {
 			continue
 		}
 		cl, err := c.cleanableOf(l, now)
@@ -136,7 +139,20 @@ func (c *cleaner) cleanDirtiest() (bool, error) {
 	if best == nil {
 		return false, nil
 	}
-	return true, c.cleanLog(best, now)
+	err := c.cleanLog(best, now)
+	if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, errCleanAborted) {
+		c.mu.Lock()
+		c.mu.uncleanable[best.l.tp] = true
+		c.mu.Unlock()
+		c.env.logger.Error("log cleaner: cleaning failed; the log is not compacted again until the broker restarts", "dir", best.l.dir, "err", err)
+	}
+	return true, err
+}
+
+func (c *cleaner) isUncleanable(tp TopicPartition) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.uncleanable[tp]
 }
 
 // cleanable is what a log offers the cleaner now.
@@ -312,6 +328,7 @@ func (c *cleaner) forget(tp TopicPartition) error {
 	delete(c.mu.firstDirty, tp)
 	delete(c.mu.horizon, tp)
 	delete(c.mu.horizonKnown, tp)
+	delete(c.mu.uncleanable, tp)
 	c.mu.Unlock()
 	if !had {
 		return nil

@@ -191,7 +191,12 @@ func (c *cleaner) forEachBatch(s *segment, fn func(h *record.Header, raw []byte)
 	}
 	r := batchReader{f: f, size: s.size.Load(), buf: c.bufs.read}
 	defer func() { c.bufs.read = r.buf }()
-	for pos := int64(0); pos < r.size; {
+	for pos, n := int64(0), 0; pos < r.size; n++ {
+		// A big segment takes a while: stop promptly when the Manager
+		// closes or the log goes.
+		if n%1024 == 1023 && c.aborted(s.owner) {
+			return errCleanAborted
+		}
 		raw, err := r.batchAt(pos)
 		if err != nil {
 			return err

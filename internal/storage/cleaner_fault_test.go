@@ -1,0 +1,104 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/strata-io/strata/internal/record"
+)
+
+// TestCleanerAbortsWhenTheLogChanges: a log truncated into the group being
+// cleaned, deleted or closed while a pass runs makes the pass give up
+// without touching it; no cleaner file is left behind.
+func TestCleanerAbortsWhenTheLogChanges(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(m *Manager, l *Log)
+	}{
+		{"truncated", func(m *Manager, l *Log) {
+			if err := l.TruncateTo(3); err != nil {
+				t.Error(err)
+			}
+		}},
+		{"deleted", func(m *Manager, l *Log) {
+			if err := m.Delete(tp0); err != nil {
+				t.Error(err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := openCleanerManager(t, t.TempDir(), nil)
+			defer m.Close()
+			l, _ := m.Open(tp0, compactConfig(300))
+			for i := 0; i < 30; i++ {
+				mustAppend(t, l, keyedBatch(record.CodecNone, 1, kv{key: fmt.Sprint(i % 4), value: "v"}))
+			}
+			rollAndCommit(t, l)
+			before := readRecords(t, l)
+			m.cleaner.hook = func(step string, hl *Log) {
+				if step == "cleaned-written" {
+					m.cleaner.hook = nil
+					tc.change(m, hl)
+				}
+			}
+			cleaned, err := m.cleaner.cleanDirtiest()
+			if !cleaned || !errors.Is(err, errCleanAborted) {
+				t.Fatalf("pass: cleaned %v, %v; want aborted", cleaned, err)
+			}
+			left, _ := filepath.Glob(filepath.Join(l.Dir(), "*"+cleanedSuffix))
+			swaps, _ := filepath.Glob(filepath.Join(l.Dir(), "*"+swapSuffix))
+			if len(left)+len(swaps) > 0 {
+				t.Fatalf("left behind: %v %v", left, swaps)
+			}
+			if tc.name == "truncated" {
+				sameRecords(t, "after the aborted pass", readRecords(t, l), before[:3])
+			}
+		})
+	}
+}
+
+// TestCleanerSkipsALogItCannotClean: a log holding a batch whose records
+// cannot be decoded (written before the topic became compacted) fails its
+// pass once and is then left alone; other logs are still cleaned.
+func TestCleanerSkipsALogItCannotClean(t *testing.T) {
+	m := openCleanerManager(t, t.TempDir(), nil)
+	defer m.Close()
+	badTP := TopicPartition{Topic: "bad", Partition: 0}
+	bad, _ := m.Open(badTP, Config{SegmentBytes: 300})
+	garbled := keyedBatch(record.CodecZstd, 1, kv{key: "a", value: "1"}, kv{key: "b", value: "2"})
+	for i := record.HeaderSize + 4; i < len(garbled); i++ {
+		garbled[i] ^= 0x5a
+	}
+	binary.BigEndian.PutUint32(garbled[17:], crcOf(garbled[21:]))
+	mustAppend(t, bad, garbled)
+	good, _ := m.Open(tp0, compactConfig(300))
+	for i := 0; i < 20; i++ {
+		mustAppend(t, bad, keyedBatch(record.CodecNone, 1, kv{key: "k", value: fmt.Sprint(i)}))
+		mustAppend(t, good, keyedBatch(record.CodecNone, 1, kv{key: "k", value: fmt.Sprint(i)}))
+	}
+	rollAndCommit(t, bad)
+	rollAndCommit(t, good)
+	bad.UpdateConfig(compactConfig(300))
+	failures := 0
+	for range 3 {
+		cleaned, err := m.cleaner.cleanDirtiest()
+		if err != nil {
+			failures++
+			if !errors.Is(err, ErrCorruptBatch) {
+				t.Fatalf("pass over the bad log: %v", err)
+			}
+		} else if !cleaned {
+			break
+		}
+	}
+	if failures != 1 || !m.cleaner.isUncleanable(badTP) {
+		t.Fatalf("%d failed passes; bad log uncleanable %v", failures, m.cleaner.isUncleanable(badTP))
+	}
+	if got := readRecords(t, good); len(got) != 1 || got[0].value != "19" {
+		t.Fatalf("good log not cleaned: %v", got)
+	}
+}
