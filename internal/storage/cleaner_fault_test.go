@@ -102,3 +102,56 @@ func TestCleanerSkipsALogItCannotClean(t *testing.T) {
 		t.Fatalf("good log not cleaned: %v", got)
 	}
 }
+
+// TestReadsDuringASwap: at every step of a swap, a read through the log
+// sees every record (the new segment list is published before the old
+// segments go), and a read still holding the old list that meets a
+// deleted segment is told to start over rather than answer
+// OFFSET_OUT_OF_RANGE.
+func TestReadsDuringASwap(t *testing.T) {
+	m := openCleanerManager(t, t.TempDir(), nil)
+	defer m.Close()
+	l, _ := m.Open(tp0, compactConfig(300))
+	for i := 0; i < 30; i++ {
+		mustAppend(t, l, keyedBatch(record.CodecNone, 1, kv{key: fmt.Sprint(i % 4), value: fmt.Sprint(i)}, kv{key: fmt.Sprint("u", i), value: "x"}))
+	}
+	rollAndCommit(t, l)
+	before := readRecords(t, l)
+	evict := func() {
+		segs := l.segments()
+		for _, s := range segs[:len(segs)-1] { // not the active segment's: it is pinned
+			m.env.indexes.mu.Lock()
+			m.env.indexes.removeLocked(s)
+			m.env.indexes.mu.Unlock()
+			s.idx.Store(nil)
+		}
+	}
+	var stale *[]*segment
+	staleChecked := false
+	steps := 0
+	m.cleaner.hook = func(step string, hl *Log) {
+		switch step {
+		case "cleaned-written":
+			stale = hl.segs.Load()
+			evict()
+		case "swap-renamed", "old-deleted", "swap-done":
+			steps++
+			sameView(t, "read during "+step, readRecords(t, hl), before)
+			if step != "old-deleted" || staleChecked {
+				return
+			}
+			// The first old segment has just been deleted.
+			old := (*stale)[0]
+			old.idx.Store(nil)
+			_, _, err := old.read(old.base, 1<<20, 1<<62, true)
+			if !errors.Is(err, ErrOffsetOutOfRange) || !hl.replacedUnder(stale, err) {
+				t.Errorf("read of a deleted segment through the old list: %v (start over: %v)", err, hl.replacedUnder(stale, err))
+			}
+			staleChecked = true
+		}
+	}
+	cleanOnce(t, m)
+	if steps < 3 || !staleChecked {
+		t.Fatalf("hook saw %d swap steps, stale read checked %v", steps, staleChecked)
+	}
+}

@@ -343,7 +343,7 @@ func (p *cleanPass) cleanGroup(group []*segment) error {
 	c.step("cleaned-written", l)
 	ok = true
 	p.stats.bytesAfter += pos
-	return p.c.swapIn(l, group, sizes, pos, p.truncs)
+	return p.c.swapIn(l, group, sizes, pos, p.truncs, ix)
 }
 
 // filterBatch decides a batch's fate: nil to drop it, raw to keep it as it

@@ -35,8 +35,15 @@ import (
 
 // swapIn replaces group (whose .log sizes were sizes when cleaning began,
 // when the log had been truncated truncs times) with the cleaned segment of
-// size bytes written for it.
-func (c *cleaner) swapIn(l *Log, group []*segment, sizes []int64, size, truncs int64) error {
+// size bytes written for it, whose indexes are ix.
+//
+// NB: readers take no lock, so the order in memory matters as much as on
+// disk: the new segment list is published (the new segment reading its
+// .swap file, with its indexes in memory) before the old segments are
+// marked deleted. A reader that loaded the old list may then meet a deleted
+// segment, and starts over with the new list (Log.replacedUnder); no
+// reader ever finds a deleted segment in the current list.
+func (c *cleaner) swapIn(l *Log, group []*segment, sizes []int64, size, truncs int64, ix *segIndex) error {
 	base, dir := group[0].base, l.dir
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -52,20 +59,16 @@ func (c *cleaner) swapIn(l *Log, group []*segment, sizes []int64, size, truncs i
 		removeCleaned(dir, base)
 		return errCleanAborted
 	}
-	limit := group[len(group)-1].limit.Load()
 
 	// 1. .cleaned → .swap, the .log last: the commit point.
-	undo := func(err error) error {
-		for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
-			os.Remove(segmentPath(dir, base, suffix+swapSuffix))
-		}
-		removeCleaned(dir, base)
-		return fmt.Errorf("storage: swapping in cleaned segment %d of %s: %w", base, dir, err)
-	}
 	for _, suffix := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
 		err := os.Rename(segmentPath(dir, base, suffix+cleanedSuffix), segmentPath(dir, base, suffix+swapSuffix))
 		if err != nil && !(suffix != logSuffix && errors.Is(err, fs.ErrNotExist)) {
-			return undo(err)
+			for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+				os.Remove(segmentPath(dir, base, suffix+swapSuffix))
+			}
+			removeCleaned(dir, base)
+			return fmt.Errorf("storage: swapping in cleaned segment %d of %s: %w", base, dir, err)
 		}
 	}
 	if err := syncDir(dir); err != nil {
@@ -73,7 +76,21 @@ func (c *cleaner) swapIn(l *Log, group []*segment, sizes []int64, size, truncs i
 	}
 	c.step("swap-renamed", l)
 
-	// 2. The old segments go (reads in flight keep their open files for
+	// 2. Readers move to the new segment, which reads the .swap file.
+	swapPath := segmentPath(dir, base, logSuffix+swapSuffix)
+	ns := newSegment(l, base)
+	ns.file = newSegFile(swapPath)
+	ns.size.Store(size)
+	ns.limit.Store(group[len(group)-1].limit.Load())
+	ns.idx.Store(ix)
+	c.env.indexes.add(ns, ix)
+	next := make([]*segment, 0, len(cur)-len(group)+1)
+	next = append(next, cur[:i]...)
+	next = append(next, ns)
+	next = append(next, cur[i+len(group):]...)
+	l.setSegmentsLocked(next)
+
+	// 3. The old segments go (reads in flight keep their open files for
 	// file.delete.delay.ms).
 	delay := time.Duration(l.config().FileDeleteDelayMs) * time.Millisecond
 	for _, s := range group {
@@ -81,33 +98,26 @@ func (c *cleaner) swapIn(l *Log, group []*segment, sizes []int64, size, truncs i
 		c.step("old-deleted", l)
 	}
 
-	// 3. The .swap files take the final names, the .log last.
-	ns := newSegment(l, base)
+	// 4. The .swap files take the final names, the .log last.
 	for _, suffix := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
-		from := segmentPath(dir, base, suffix+swapSuffix)
-		err := os.Rename(from, segmentPath(dir, base, suffix))
-		if err == nil || suffix != logSuffix && errors.Is(err, fs.ErrNotExist) {
-			continue
+		from, to := segmentPath(dir, base, suffix+swapSuffix), segmentPath(dir, base, suffix)
+		ns.file.mu.Lock() // NB: the path changes with the name, atomically for openers
+		err := os.Rename(from, to)
+		if err == nil && suffix == logSuffix {
+			ns.file.mu.path = to
 		}
-		// NB: past the commit point there is no going back: serve the
-		// .swap file, and the next start completes the swap.
-		c.env.logger.Error("log cleaner: renaming swapped segment; the next start completes it", "file", from, "err", err)
-		if suffix == logSuffix {
-			ns.file = newSegFile(from)
+		ns.file.mu.Unlock()
+		if err != nil && !(suffix != logSuffix && errors.Is(err, fs.ErrNotExist)) {
+			// Past the commit point there is no going back: the segment
+			// keeps reading the .swap file, and the next start completes
+			// the swap.
+			c.env.logger.Error("log cleaner: renaming swapped segment; the next start completes it", "file", from, "err", err)
 		}
 	}
 	if err := syncDir(dir); err != nil {
 		c.env.logger.Warn("log cleaner: fsync of directory", "dir", dir, "err", err)
 	}
 	c.step("swap-done", l)
-
-	ns.size.Store(size)
-	ns.limit.Store(limit)
-	next := make([]*segment, 0, len(cur)-len(group)+1)
-	next = append(next, cur[:i]...)
-	next = append(next, ns)
-	next = append(next, cur[i+len(group):]...)
-	l.setSegmentsLocked(next)
 	return nil
 }
 

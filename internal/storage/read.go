@@ -156,6 +156,30 @@ var copyBufPool = sync.Pool{New: func() any {
 // An offset below the log start offset or past the log end offset is
 // ErrOffsetOutOfRange; the log end offset itself gives an empty result.
 func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64, minOneBatch bool) (ReadResult, error) {
+	for attempt := 0; ; attempt++ {
+		segs := l.segs.Load()
+		r, err := l.read(offset, maxBytes, maxOffset, minOneBatch)
+		if err != nil && attempt < maxReplacedRetries && l.replacedUnder(segs, err) {
+			continue
+		}
+		return r, err
+	}
+}
+
+// maxReplacedRetries bounds how often a read starts over because the
+// segments it was reading were replaced (see replacedUnder).
+const maxReplacedRetries = 3
+
+// replacedUnder reports whether err (from a read that began with the
+// segment list segs) may be only the sign of a segment deleted under the
+// read: the log cleaner swaps rewritten segments in for old ones that hold
+// offsets still readable, so a read that met a deleted segment must look
+// again, not answer OFFSET_OUT_OF_RANGE.
+func (l *Log) replacedUnder(segs *[]*segment, err error) bool {
+	return errors.Is(err, ErrOffsetOutOfRange) && l.segs.Load() != segs && !l.closed.Load()
+}
+
+func (l *Log) read(offset int64, maxBytes int32, maxOffset int64, minOneBatch bool) (ReadResult, error) {
 	if l.closed.Load() {
 		return ReadResult{}, ErrClosed
 	}

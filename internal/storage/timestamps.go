@@ -16,6 +16,17 @@ import (
 // the segments' largest timestamps, the time index and a header scan, then
 // the first record in it at or after ts. found=false if there is none.
 func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, found bool, err error) {
+	for attempt := 0; ; attempt++ {
+		segs := l.segs.Load()
+		offset, timestamp, found, err = l.offsetForTimestamp(ts)
+		if err != nil && attempt < maxReplacedRetries && l.replacedUnder(segs, err) {
+			continue
+		}
+		return offset, timestamp, found, err
+	}
+}
+
+func (l *Log) offsetForTimestamp(ts int64) (offset, timestamp int64, found bool, err error) {
 	if l.closed.Load() {
 		return 0, 0, false, ErrClosed
 	}
@@ -144,6 +155,17 @@ func firstRecordAtOrAfter(f *os.File, pos int64, h *record.Header, ts, minOffset
 // its offset and timestamp, or (-1, -1) when no record has one. Of equal
 // timestamps the first wins.
 func (l *Log) MaxTimestamp() (offset, timestamp int64, err error) {
+	for attempt := 0; ; attempt++ {
+		segs := l.segs.Load()
+		offset, timestamp, err = l.maxTimestamp()
+		if err != nil && attempt < maxReplacedRetries && l.replacedUnder(segs, err) {
+			continue
+		}
+		return offset, timestamp, err
+	}
+}
+
+func (l *Log) maxTimestamp() (offset, timestamp int64, err error) {
 	if l.closed.Load() {
 		return -1, -1, ErrClosed
 	}
