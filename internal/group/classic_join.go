@@ -235,8 +235,13 @@ func (g *Group) joinKnownLocked(req Request, memberID string, m *classicMember) 
 	}
 	m.id = memberID
 	if m.instanceID != "" {
-		if cur, ok := g.static[m.instanceID]; ok && cur != memberID {
+		cur, ok := g.static[m.instanceID]
+		switch {
+		case ok && cur != memberID:
 			return fail(kerr.FencedInstanceID.Code)
+		case !ok:
+			// A member id with an instance id the group does not know.
+			return fail(kerr.UnknownMemberID.Code)
 		}
 	}
 	if t, ok := g.pending[memberID]; ok {
@@ -250,9 +255,6 @@ func (g *Group) joinKnownLocked(req Request, memberID string, m *classicMember) 
 	old := g.members[memberID]
 	if old == nil {
 		return fail(kerr.UnknownMemberID.Code)
-	}
-	if old.instanceID != "" && m.instanceID == "" {
-		return fail(kerr.FencedInstanceID.Code)
 	}
 	same := sameProtocols(old.protocols, m.protocols)
 	switch g.state {

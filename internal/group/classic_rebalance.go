@@ -309,10 +309,11 @@ func (g *Group) onSessionCheck(m *classicMember) {
 		return
 	}
 	c := g.shard.c
-	// A member waiting for its join response is alive: the join phase's
-	// own timeout decides about it (as Kafka's hasSatisfiedHeartbeat).
-	if m.joinWait != nil || c.now().Sub(m.lastSeen) < m.sessionTimeout {
-		if m.joinWait != nil {
+	// A member waiting for its join or sync response is alive: the
+	// phase's own timeout decides about it (Kafka's hasSatisfiedHeartbeat).
+	waiting := m.joinWait != nil || m.syncWait != nil
+	if waiting || c.now().Sub(m.lastSeen) < m.sessionTimeout {
+		if waiting {
 			m.lastSeen = c.now()
 		}
 		g.scheduleSessionLocked(m)
