@@ -3,6 +3,7 @@ package server
 import (
 	"maps"
 	"strconv"
+	"sync"
 
 	"github.com/strata-io/strata/internal/config"
 	"github.com/strata-io/strata/internal/metadata"
@@ -39,12 +40,14 @@ func (b *Broker) apply(img *metadata.Image) {
 	}
 
 	want := map[partition.Key]bool{}
+	var opens []replicaToOpen
 	for name, t := range img.Topics {
 		if !full && prev.Topics[name] == t {
 			continue
 		}
-		b.applyTopic(t, eff, want)
+		opens = b.applyTopic(t, eff, want, opens)
 	}
+	b.openReplicas(opens)
 	if full {
 		for _, key := range b.parts.Keys() {
 			if !want[key] {
@@ -71,9 +74,19 @@ func (b *Broker) apply(img *metadata.Image) {
 	}
 }
 
-// applyTopic opens or updates this node's replicas of t's partitions and
-// adds their keys to want.
-func (b *Broker) applyTopic(t *metadata.Topic, eff config.Broker, want map[partition.Key]bool) {
+// replicaToOpen is a replica apply found this node should have and has
+// not opened yet.
+type replicaToOpen struct {
+	key      partition.Key
+	topicID  metadata.UUID
+	cfg      storage.Config
+	state    partition.State
+	settings partition.Settings
+}
+
+// applyTopic updates this node's open replicas of t's partitions, adds
+// their keys to want, and appends those still to open to opens.
+func (b *Broker) applyTopic(t *metadata.Topic, eff config.Broker, want map[partition.Key]bool, opens []replicaToOpen) []replicaToOpen {
 	tc := eff.Topic(t.Configs)
 	scfg := storageConfig(tc)
 	settings := partition.Settings{MinInsyncReplicas: int(tc.Int(config.MinInsyncReplicas))}
@@ -90,13 +103,50 @@ func (b *Broker) applyTopic(t *metadata.Topic, eff config.Broker, want map[parti
 			p.SetState(st)
 			continue
 		}
-		lg, err := b.openLog(storage.TopicPartition{Topic: key.Topic, Partition: key.Index}, t.ID, scfg)
-		if err != nil {
-			b.log.Error("opening partition log", "topic", key.Topic, "partition", key.Index, "err", err)
-			continue
-		}
-		b.parts.Put(partition.New(key.Topic, key.Index, b.nodeID, lg, st, settings))
+		opens = append(opens, replicaToOpen{key: key, topicID: t.ID, cfg: scfg, state: st, settings: settings})
 	}
+	return opens
+}
+
+// openWorkers is how many logs openReplicas opens at once. Opening is
+// mostly waiting on the filesystem (directory reads, small files), or
+// CPU-bound CRC checks after a crash; either way a broker restarting with
+// 10,000 partitions, or a CreateTopics of 10,000, should not do it one by
+// one (Kafka: num.recovery.threads.per.data.dir).
+const openWorkers = 16
+
+// openReplicas opens the logs of new replicas, several at a time, and adds
+// the replicas to the set. It returns when all are open (or failed, which
+// is logged: that partition stays unavailable).
+func (b *Broker) openReplicas(opens []replicaToOpen) {
+	open := func(o replicaToOpen) {
+		lg, err := b.openLog(storage.TopicPartition{Topic: o.key.Topic, Partition: o.key.Index}, o.topicID, o.cfg)
+		if err != nil {
+			b.log.Error("opening partition log", "topic", o.key.Topic, "partition", o.key.Index, "err", err)
+			return
+		}
+		b.parts.Put(partition.New(o.key.Topic, o.key.Index, b.nodeID, lg, o.state, o.settings))
+	}
+	if len(opens) == 1 {
+		open(opens[0])
+		return
+	}
+	next := make(chan replicaToOpen)
+	var wg sync.WaitGroup
+	for w := 0; w < min(openWorkers, len(opens)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for o := range next {
+				open(o)
+			}
+		}()
+	}
+	for _, o := range opens {
+		next <- o
+	}
+	close(next)
+	wg.Wait()
 }
 
 // dropPartition closes and deletes a replica this node no longer holds.

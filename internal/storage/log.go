@@ -61,12 +61,16 @@ type Log struct {
 		firstBatchTs   int64      // ...with this max timestamp (segment.ms)
 		epochs         *epochCache
 		prod           producerTracker
-		unflushedMsgs  int64         // records appended since the last flush began
-		unflushedSince time.Time     // when the oldest unflushed append happened; zero if none
-		newSegs        bool          // segments created since the last flush: the dir needs an fsync
-		newDir         bool          // the directory was created: its entry in the data dir needs an fsync
-		topicIDDirty   bool          // partition.metadata was written but not fsynced
-		hdr            record.Header // scratch for the producer state calls
+		unflushedMsgs  int64     // records appended since the last flush began
+		unflushedSince time.Time // when the oldest unflushed append happened; zero if none
+		newSegs        bool      // segments created since the last flush: the dir needs an fsync
+		newDir         bool      // the directory was created: its entry in the data dir needs an fsync
+		topicIDDirty   bool      // partition.metadata was written but not fsynced
+		// snapshotAt is the offset of the producer snapshot on disk that
+		// holds the current producer state, -1 if none does: a clean
+		// shutdown of an idle log then writes no snapshot.
+		snapshotAt int64
+		hdr        record.Header // scratch for the producer state calls
 	}
 }
 
@@ -402,6 +406,9 @@ func (l *Log) rollLocked(newBase int64) error {
 
 	if err := l.mu.prod.writeSnapshot(l.dir, newBase); err != nil {
 		l.env.logger.Warn("writing producer snapshot", "dir", l.dir, "err", err)
+		l.mu.snapshotAt = -1
+	} else {
+		l.mu.snapshotAt = newBase
 	}
 	// As Kafka does on roll: flush the finished segment in the background,
 	// which moves the recovery point to newBase.

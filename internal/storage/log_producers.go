@@ -6,6 +6,7 @@ package storage
 // recovery and truncation paths go through.
 
 import (
+	"os"
 	"time"
 
 	"github.com/strata-io/strata/internal/record"
@@ -74,5 +75,15 @@ func (l *Log) ExpireProducers(now time.Time, maxIdle time.Duration) int {
 	if l.closed.Load() {
 		return 0
 	}
-	return l.mu.prod.expire(now.UnixMilli(), maxIdle.Milliseconds())
+	n := l.mu.prod.expire(now.UnixMilli(), maxIdle.Milliseconds())
+	if n > 0 {
+		l.mu.snapshotAt = -1 // the state changed at the same log end
+	}
+	return n
+}
+
+// snapshotExists reports whether dir has a producer snapshot at offset.
+func snapshotExists(dir string, offset int64) bool {
+	_, err := os.Stat(producerSnapshotPath(dir, offset))
+	return err == nil
 }

@@ -582,8 +582,12 @@ func (l *Log) close(delay time.Duration) error {
 	if serr := active.syncIndexFiles(); serr != nil && err == nil {
 		err = serr
 	}
-	if perr := l.mu.prod.writeSnapshot(l.dir, l.leo.Load()); perr != nil && err == nil {
-		err = perr
+	if leo := l.leo.Load(); l.mu.snapshotAt != leo {
+		if perr := l.mu.prod.writeSnapshot(l.dir, leo); perr != nil && err == nil {
+			err = perr
+		} else if perr == nil {
+			l.mu.snapshotAt = leo
+		}
 	}
 	for _, s := range l.segments() {
 		s.closeFile(delay)

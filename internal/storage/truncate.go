@@ -137,6 +137,12 @@ func (l *Log) reloadProducersLocked() {
 		l.env.logger.Warn("loading producer snapshot", "dir", l.dir, "err", err)
 	}
 	l.mu.prod = p
+	// The snapshot on disk is current if it is at the log end (or the log
+	// is empty, when replaying it costs nothing either way).
+	l.mu.snapshotAt = -1
+	if err == nil && snap == leo && (leo == 0 || snapshotExists(l.dir, leo)) {
+		l.mu.snapshotAt = leo
+	}
 	from := max(snap, l.segments()[0].base)
 	if from >= leo {
 		return
