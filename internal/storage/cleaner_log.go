@@ -49,8 +49,9 @@ const (
 )
 
 // errCleanAborted means the log changed under the cleaner (truncated,
-// deleted, closed) or the Manager is stopping: the pass is dropped and
-// nothing on disk changed.
+// deleted, closed) or the Manager is stopping: the rest of the pass is
+// dropped (groups already swapped in stay: each swap is whole) and the
+// checkpoint does not move, so the next pass starts where this one did.
 var errCleanAborted = errors.New("storage: cleaning aborted")
 
 // cleanStats is what one pass did, for its log line and tests.
@@ -429,15 +430,21 @@ func (p *cleanPass) filterBatch(h *record.Header, raw []byte) ([]byte, error) {
 // map, and not a tombstone whose batch's delete horizon has passed.
 // Records without a key cannot be compacted and go, as in Kafka (produce
 // refuses them for compacted topics; these predate a policy change).
+//
+// NB: a record above mapEnd (the map filled up before it) is kept as it
+// is, tombstone or not, as in Kafka: the map does not know its key's
+// history, so removing an expired tombstone there could bring back an
+// older value that the map took for the key's latest.
 func (p *cleanPass) retain(h *record.Header, v *record.RecordView, expired bool) bool {
 	if v.Key == nil {
 		return false
 	}
 	off := h.BaseOffset + int64(v.OffsetDelta)
-	if off <= p.mapEnd {
-		if latest, ok := p.c.omap.get(v.Key); ok && latest > off {
-			return false
-		}
+	if off > p.mapEnd {
+		return true
+	}
+	if latest, ok := p.c.omap.get(v.Key); ok && latest > off {
+		return false
 	}
 	return !(v.NullValue && expired)
 }
