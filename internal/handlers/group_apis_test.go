@@ -7,6 +7,7 @@ package handlers_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -393,4 +394,74 @@ func poll(ctx context.Context, cl *kgo.Client) {
 	c, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	cl.PollFetches(c)
+}
+
+// TestClassicGroupOverEveryVersion runs one member through join, sync,
+// heartbeat, commit, fetch and leave at old and new versions of each API,
+// over the wire.
+func TestClassicGroupOverEveryVersion(t *testing.T) {
+	e := startGroupEnv(t)
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.CoordinatorKeys = []string{"warm-up"}
+	e.req(fc)
+	for _, v := range []int16{0, 1, 3, 4, 5, 7, 9} {
+		group := fmt.Sprintf("versions-%d", v)
+		jr := kmsg.NewPtrJoinGroupRequest()
+		jr.Group, jr.ProtocolType = group, "consumer"
+		jr.SessionTimeoutMillis, jr.RebalanceTimeoutMillis = 10000, 10000
+		jr.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: []byte("meta")}}
+		join := e.reqV(v, jr).(*kmsg.JoinGroupResponse)
+		if v >= 4 {
+			if join.ErrorCode != kerr.MemberIDRequired.Code || join.MemberID == "" {
+				t.Fatalf("JoinGroup v%d: %+v, want MEMBER_ID_REQUIRED", v, join)
+			}
+			jr.MemberID = join.MemberID
+			join = e.reqV(v, jr).(*kmsg.JoinGroupResponse)
+		}
+		if join.ErrorCode != 0 || join.Generation != 1 || join.LeaderID != join.MemberID || len(join.Members) != 1 || string(join.Members[0].ProtocolMetadata) != "meta" {
+			t.Fatalf("JoinGroup v%d: %+v", v, join)
+		}
+		sv := min(v, 5)
+		sr := kmsg.NewPtrSyncGroupRequest()
+		sr.Group, sr.MemberID, sr.Generation = group, join.MemberID, 1
+		pt, p := "consumer", "range"
+		sr.ProtocolType, sr.Protocol = &pt, &p
+		sr.GroupAssignment = []kmsg.SyncGroupRequestGroupAssignment{{MemberID: join.MemberID, MemberAssignment: []byte("mine")}}
+		if s := e.reqV(sv, sr).(*kmsg.SyncGroupResponse); s.ErrorCode != 0 || string(s.MemberAssignment) != "mine" {
+			t.Fatalf("SyncGroup v%d: %+v", sv, s)
+		}
+		hr := kmsg.NewPtrHeartbeatRequest()
+		hr.Group, hr.MemberID, hr.Generation = group, join.MemberID, 1
+		if h := e.reqV(min(v, 4), hr).(*kmsg.HeartbeatResponse); h.ErrorCode != 0 {
+			t.Fatalf("Heartbeat v%d: %d", min(v, 4), h.ErrorCode)
+		}
+		cv := min(v+2, 9) // OffsetCommit goes further than JoinGroup
+		cr := kmsg.NewPtrOffsetCommitRequest()
+		cr.Group, cr.MemberID, cr.Generation = group, join.MemberID, 1
+		md := "md"
+		cr.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 1, Offset: int64(100 + v), LeaderEpoch: -1, Metadata: &md}}}}
+		if c := e.reqV(cv, cr).(*kmsg.OffsetCommitResponse); c.Topics[0].Partitions[0].ErrorCode != 0 {
+			t.Fatalf("OffsetCommit v%d: %d", cv, c.Topics[0].Partitions[0].ErrorCode)
+		}
+		fv := min(v+1, 7)
+		fr := kmsg.NewPtrOffsetFetchRequest()
+		fr.Group = group
+		fr.Topics = []kmsg.OffsetFetchRequestTopic{{Topic: "t", Partitions: []int32{1}}}
+		if f := e.reqV(fv, fr).(*kmsg.OffsetFetchResponse); f.Topics[0].Partitions[0].Offset != int64(100+v) || *f.Topics[0].Partitions[0].Metadata != "md" {
+			t.Fatalf("OffsetFetch v%d: %+v", fv, f.Topics[0].Partitions[0])
+		}
+		lv := min(v, 5)
+		lr := kmsg.NewPtrLeaveGroupRequest()
+		lr.Group, lr.MemberID = group, join.MemberID
+		lr.Members = []kmsg.LeaveGroupRequestMember{{MemberID: join.MemberID}}
+		l := e.reqV(lv, lr).(*kmsg.LeaveGroupResponse)
+		if l.ErrorCode != 0 || lv >= 3 && (len(l.Members) != 1 || l.Members[0].ErrorCode != 0) {
+			t.Fatalf("LeaveGroup v%d: %+v", lv, l)
+		}
+		dg := kmsg.NewPtrDescribeGroupsRequest()
+		dg.Groups = []string{group}
+		if d := e.reqV(min(v, 6), dg).(*kmsg.DescribeGroupsResponse); d.Groups[0].State != "Empty" {
+			t.Fatalf("DescribeGroups v%d after leave: %+v", min(v, 6), d.Groups[0])
+		}
+	}
 }
