@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,11 +97,45 @@ var consumeProperties = map[string]string{
 	"null.literal":      "null-literal",
 }
 
+// parseAssignors reads --assignment-strategy: a comma-separated list of
+// assignors in order of preference, by their protocol names (range,
+// roundrobin, sticky, cooperative-sticky) or Kafka's class names
+// (org.apache.kafka.clients.consumer.RangeAssignor, ...), as Kafka's
+// partition.assignment.strategy takes them.
+func parseAssignors(s string) ([]kgo.GroupBalancer, error) {
+	var out []kgo.GroupBalancer
+	var seen []string
+	for name := range strings.SplitSeq(s, ",") {
+		name = strings.TrimSpace(name)
+		short := strings.TrimPrefix(name, "org.apache.kafka.clients.consumer.")
+		var b kgo.GroupBalancer
+		switch short {
+		case "range", "RangeAssignor":
+			b = kgo.RangeBalancer()
+		case "roundrobin", "RoundRobinAssignor":
+			b = kgo.RoundRobinBalancer()
+		case "sticky", "StickyAssignor":
+			b = kgo.StickyBalancer()
+		case "cooperative-sticky", "CooperativeStickyAssignor":
+			b = kgo.CooperativeStickyBalancer()
+		default:
+			return nil, fmt.Errorf("--assignment-strategy %q: want range, roundrobin, sticky or cooperative-sticky (comma-separated, preferred first)", name)
+		}
+		if slices.Contains(seen, b.ProtocolName()) {
+			return nil, fmt.Errorf("--assignment-strategy: %s given twice", b.ProtocolName())
+		}
+		seen = append(seen, b.ProtocolName())
+		out = append(out, b)
+	}
+	return out, nil
+}
+
 // consumeOptions are the consume flags after parsing.
 type consumeOptions struct {
 	topic       string
 	partition   int32 // -1: all partitions
 	group       string
+	assignors   []kgo.GroupBalancer // with group: in order of preference
 	start       startSpec
 	maxMessages int
 	idle        time.Duration // 0: wait forever
@@ -117,6 +153,7 @@ func newConsumeCmd() *cobra.Command {
 		timeoutMs     int64
 		format        string
 		props         []string
+		assignors     string
 	)
 	cmd := &cobra.Command{
 		Use:   "consume --topic T",
@@ -131,7 +168,10 @@ count of records printed goes to stderr.
 Without --group the partitions are read directly and no offsets are
 committed. With --group the command joins that consumer group, starts where
 the group left off (the start flags apply only to partitions without a
-committed offset) and commits what it printed.
+committed offset) and commits what it printed. The group's members must
+share an assignor: --assignment-strategy lists this member's, preferred
+first; the default, cooperative-sticky,range, joins groups of Kafka's Java
+consumer and of librdkafka with their defaults (the group then uses range).
 
 --format text prints like kafka-console-consumer's default formatter: the
 enabled fields (timestamp, partition, offset, headers, key, value, in that
@@ -190,6 +230,11 @@ stays null.`,
 			if o.group != "" && (o.partition >= 0 || offset != "") {
 				return errors.New("--partition and --offset cannot be used with --group: the group assigns partitions and tracks offsets")
 			}
+			as, err := parseAssignors(assignors)
+			if err != nil {
+				return err
+			}
+			o.assignors = as
 			if err := cf.validate(); err != nil {
 				return err
 			}
@@ -201,6 +246,8 @@ stays null.`,
 	fs.StringVar(&o.topic, "topic", "", "topic to consume (required)")
 	fs.Int32Var(&o.partition, "partition", -1, "consume only this partition (-1: all)")
 	fs.StringVar(&o.group, "group", "", "consumer group to join and commit to (default: none)")
+	fs.StringVar(&assignors, "assignment-strategy", "cooperative-sticky,range",
+		"with --group: assignors in order of preference (range, roundrobin, sticky, cooperative-sticky), like partition.assignment.strategy")
 	fs.BoolVar(&fromBeginning, "from-beginning", false, "start at the earliest offset")
 	fs.StringVar(&offset, "offset", "", "start offset: earliest, latest, or N (with --partition)")
 	fs.StringVar(&fromTimestamp, "from-timestamp", "", "start at the first record at or after this time: Unix ms or RFC 3339")
@@ -249,6 +296,7 @@ func runConsume(ctx context.Context, cf *clientFlags, o *consumeOptions, out, er
 				once.Do(func() { close(joined) })
 			}),
 			kgo.ConsumerGroup(o.group),
+			kgo.Balancers(o.assignors...),
 			kgo.ConsumeTopics(o.topic),
 			kgo.ConsumeStartOffset(o.start.offset()),
 			// Commit only what was printed: a poll may return

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -44,6 +46,38 @@ func TestParseTimestampFlag(t *testing.T) {
 		got, err := parseTimestampFlag(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("parseTimestampFlag(%q) = %d, %v; want %d ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestParseAssignors(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string // protocol names, in order
+		err  string
+	}{
+		{"cooperative-sticky,range", []string{"cooperative-sticky", "range"}, ""},
+		{"range", []string{"range"}, ""},
+		{" roundrobin , sticky ", []string{"roundrobin", "sticky"}, ""},
+		{"org.apache.kafka.clients.consumer.RangeAssignor,CooperativeStickyAssignor", []string{"range", "cooperative-sticky"}, ""},
+		{"range,range", nil, "range given twice"},
+		{"uniform", nil, `"uniform"`},
+		{"", nil, `""`},
+		{"range,", nil, `""`},
+	} {
+		got, err := parseAssignors(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("parseAssignors(%q) error = %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		var names []string
+		for _, b := range got {
+			names = append(names, b.ProtocolName())
+		}
+		if err != nil || !slices.Equal(names, tc.want) {
+			t.Errorf("parseAssignors(%q) = %q, %v; want %q", tc.in, names, err, tc.want)
 		}
 	}
 }

@@ -145,13 +145,13 @@ func TestIntegrationGroupConsumeResumes(t *testing.T) {
 	}
 }
 
-// member is a franz-go group consumer running in the background until the
-// test ends.
-func startMember(t *testing.T, addr, group, topic string) *kgo.Client {
+// startMember starts a franz-go group consumer (kgo's defaults, then
+// extra) running until the test ends.
+func startMember(t *testing.T, addr, group, topic string, extra ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	assigned := make(chan struct{})
 	var once sync.Once
-	cl, err := kgo.NewClient(
+	opts := []kgo.Opt{
 		kgo.SeedBrokers(addr),
 		kgo.ClientID("cli-test-member"),
 		kgo.ConsumerGroup(group),
@@ -159,7 +159,8 @@ func startMember(t *testing.T, addr, group, topic string) *kgo.Client {
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
 			once.Do(func() { close(assigned) })
 		}),
-	)
+	}
+	cl, err := kgo.NewClient(append(opts, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,4 +368,34 @@ func TestIntegrationGroupListDelete(t *testing.T) {
 	if out != "x\ny\n" {
 		t.Errorf("a recreated group read %q, want both records again", out)
 	}
+}
+
+// TestIntegrationGroupConsumeJoinsEagerGroup: consume --group joins a group
+// whose member only speaks range (as Kafka's Java consumer and librdkafka
+// can by default), because its default --assignment-strategy offers range
+// after cooperative-sticky; with only cooperative-sticky it is refused.
+func TestIntegrationGroupConsumeJoinsEagerGroup(t *testing.T) {
+	c := cli{t, groupBroker(t)}
+	topic, group := uniqueTopic(t), uniqueTopic(t)+"-g"
+	c.must("", "topic", "create", topic, "--partitions", "4")
+	c.produceSpread(topic, 4, 3)
+	// The member commits nothing, so the CLI reads its share from 0.
+	startMember(t, c.addr, group, topic, kgo.Balancers(kgo.RangeBalancer()), kgo.DisableAutoCommit())
+	c.mustFail("INCONSISTENT_GROUP_PROTOCOL", "consume", "--topic", topic, "--group", group,
+		"--assignment-strategy", "cooperative-sticky", "--timeout-ms", "5000")
+	// range gives the second member 2 of the 4 partitions: 6 records.
+	out := c.must("", "consume", "--topic", topic, "--group", group, "--from-beginning", "--max-messages", "6", "--timeout-ms", "20000")
+	if n := len(strings.Fields(out)); n != 6 {
+		t.Errorf("consume --group beside a range-only member printed %d records, want 6: %q", n, out)
+	}
+	eventually(t, "the group is Stable on range", func() error {
+		rows, _, err := c.table("group", "describe", group, "--state")
+		if err != nil {
+			return err
+		}
+		if len(rows) != 1 || len(rows[0]) != 6 || rows[0][3] != "range" || rows[0][4] != "Stable" {
+			return fmt.Errorf("describe --state: %q", rows)
+		}
+		return nil
+	})
 }

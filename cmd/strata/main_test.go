@@ -63,6 +63,7 @@ func TestFlagsCheckedBeforeConnecting(t *testing.T) {
 		{[]string{"consume", "--topic", "t", "--timeout-ms", "-1"}, "", "--timeout-ms -1"},
 		{[]string{"consume", "--topic", "t", "--group", "g", "--partition", "0"}, "", "cannot be used with --group"},
 		{[]string{"consume", "--topic", "t", "--property", "print.key=1", "--property", "print.junk=1"}, "", "--property print.junk is not supported"},
+		{[]string{"consume", "--topic", "t", "--group", "g", "--assignment-strategy", "uniform"}, "", `--assignment-strategy "uniform"`},
 		{[]string{"group", "list", "--state=sleeping"}, "", `--state "sleeping"`},
 		{[]string{"group", "list", "--state", "Stable,junk"}, "", `--state "junk"`},
 		{[]string{"group", "list", "extra"}, "", `unexpected argument "extra"`},

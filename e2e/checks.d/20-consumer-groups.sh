@@ -7,7 +7,8 @@
 # kill happens only once everything read is committed, so a correct
 # coordinator leaves nothing to re-read). `strata group describe` is the
 # coordinator's view used to see who owns what, and then checks the
-# committed offsets and lag; a third kcat member resumes from them.
+# committed offsets and lag; a third kcat member resumes from them. Last,
+# kcat -G and strata consume --group share one group.
 
 GRP_TOPIC=e2e-grp
 GRP_GROUP=e2e-grp-g
@@ -168,4 +169,46 @@ check_consumer_groups() {
 		kc -G "$GRP_GROUP" -X auto.offset.reset=earliest -e -f '%p %o %s\n' "$GRP_TOPIC"
 }
 
+# kcat -G and strata consume --group in one group: librdkafka's and
+# franz-go's consumers agree on the classic protocol and split the topic.
+check_mixed_group() {
+	local group=e2e-grp-mix o="$WORK/grp-mix" spid kpid
+	"$KCAT" -b "$ADDR" -G "$group" -X client.id=kcat-mix -X auto.offset.reset=earliest \
+		-X "session.timeout.ms=$GRP_SESSION_MS" -X heartbeat.interval.ms=500 \
+		-f '%p %s\n' -u "$GRP_TOPIC" >"$o.kcat" 2>"$o.kcat.err" &
+	kpid=$!
+	"$STRATA" consume --topic "$GRP_TOPIC" --group "$group" --from-beginning --print-partition --key-separator ' ' \
+		--bootstrap-server "$ADDR" >"$o.strata" 2>"$o.strata.err" &
+	spid=$!
+	local start=$SECONDS got want
+	want="$(printf 'kcat-mix 3\nstrata-cli 3')"
+	while ((SECONDS - start <= 30)); do
+		got=$("$STRATA" group describe "$group" --members --bootstrap-server "$ADDR" 2>/dev/null | awk 'NR > 1 { print $4, $5 }' | sort)
+		[[ $got == "$want" ]] && break
+		sleep 0.2
+	done
+	expect "kcat -G and strata consume --group in one group: 3 partitions each" "$want" "$got"
+	if [[ $got == "$want" ]]; then
+		grp_produce mix
+		start=$SECONDS
+		while ((SECONDS - start <= 30)); do
+			(($(cat "$o.kcat" "$o.strata" | grep -c ' mix-') >= 60)) && break
+			sleep 0.2
+		done
+		# Only the mix records count: both started at the earliest
+		# offset and also read the records of the checks above.
+		local kp sp all
+		kp=$(grep ' mix-' "$o.kcat" | awk '{print $1}' | sort -u | tr '\n' ' ')
+		sp=$(grep ' mix-' "$o.strata" | sed 's/^Partition://' | awk '{print $1}' | sort -u | tr '\n' ' ')
+		all=$(cat "$o.kcat" "$o.strata" | grep ' mix-' | awk '{print $2}')
+		expect "kcat -G and strata consume --group: 60 records, each once; kcat read 3 partitions, strata the other 3" \
+			"60 60 3 3 0" \
+			"$(grep -c . <<<"$all") $(sort -u <<<"$all" | grep -c .) $(wc -w <<<"$kp") $(wc -w <<<"$sp") $(comm -12 <(tr ' ' '\n' <<<"$kp" | sort) <(tr ' ' '\n' <<<"$sp" | sort) | grep -c .)"
+	fi
+	kill -INT "$spid" 2>/dev/null
+	kill -TERM "$kpid" 2>/dev/null
+	wait "$spid" "$kpid" 2>/dev/null
+}
+
 check_consumer_groups
+check_mixed_group

@@ -30,9 +30,19 @@ confluent_kafka_checks() {
 	clients_run confluent-kafka "$out.run" /usr/bin/python3 -B "$py/confluent_kafka_check.py" run "$ADDR" "$topic" "$out"
 	if [[ -s $out/produced.txt ]]; then
 		clients_crosscheck confluent-kafka "$topic" "$out/produced.txt"
-		# Every codec compressed: see the note above.
-		clients_batches confluent-kafka "$topic" "$(printf 'gzip plain\nlz4 plain\nsnappy plain\nzstd idempotent')" \
-			"on disk, gzip, lz4, snappy and zstd batches compressed (zstd idempotent)"
+		# Every codec compressed: see the note above. librdkafka sends a
+		# batch uncompressed when compressing would not shrink it, which
+		# happens to a batch of one short record (seen when the machine
+		# is busy and batches come out small), so such batches may be
+		# "none"; any other uncompressed batch fails the check.
+		local b="$WORK/confluent-kafka-batches.out"
+		if run "$b" python3 -B "$E2E_DIR/py/batches.py" "$WORK/data/$topic"-*; then
+			expect "confluent-kafka: on disk, gzip, lz4, snappy and zstd batches compressed (zstd idempotent)" \
+				"$(printf 'gzip plain\nlz4 plain\nsnappy plain\nzstd idempotent')" \
+				"$(awk '!($3 == "none" && $4 == 1) {print $3, ($5 >= 0 ? "idempotent" : "plain")}' "$b" | sort -u)"
+		else
+			fail "confluent-kafka: batches on disk" "$(errof "$b")"
+		fi
 	fi
 	clients_run confluent-kafka "$out.delete" /usr/bin/python3 -B "$py/confluent_kafka_check.py" delete "$ADDR" "$topic"
 	clients_log_clean confluent-kafka "$mark"
