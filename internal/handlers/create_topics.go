@@ -6,6 +6,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -28,43 +29,74 @@ func createTopics(_ context.Context, env *Env, req *Request) (kmsg.Response, err
 		count[t.Topic]++
 	}
 	bc := env.Config()
-	for _, rt := range r.Topics {
-		st := kmsg.NewCreateTopicsResponseTopic()
-		st.Topic = rt.Topic
-		var err error
+	errs := make([]error, len(r.Topics))
+	specs := make([]metadata.TopicSpec, len(r.Topics))
+	for i, rt := range r.Topics {
 		if count[rt.Topic] > 1 {
-			st.ErrorCode = kerr.InvalidRequest.Code
-			st.ErrorMessage = errorMessage(fmt.Errorf("topic %q appears more than once in the request", rt.Topic))
-			resp.Topics = append(resp.Topics, st)
+			errs[i] = errDuplicateTopic
 			continue
 		}
-		spec, err := topicSpec(rt)
-		if err == nil {
-			var created *metadata.Topic
-			err = env.Meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
-				recs, err := metadata.CreateTopicRecords(img, bc, spec)
-				if err != nil {
-					return nil, err
-				}
-				created = recs[0].Topic
-				if r.ValidateOnly {
-					return nil, nil
-				}
-				return recs, nil
-			})
-			if err == nil {
-				fillCreatedTopic(&st, created, bc)
+		specs[i], errs[i] = topicSpec(rt)
+	}
+	// NB: one metadata update for the whole request: one journal fsync and
+	// one reconciliation (which opens the new partitions' logs in parallel)
+	// rather than one of each per topic, which made a request for 1,000
+	// topics take 1,000 fsyncs and 1,000 passes.
+	created := make([]*metadata.Topic, len(r.Topics))
+	uerr := env.Meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
+		var all []metadata.Record
+		accepted := map[string]string{} // collision key → name, of this request's topics
+		for i := range r.Topics {
+			if errs[i] != nil {
+				continue
 			}
+			recs, err := metadata.CreateTopicRecords(img, bc, specs[i])
+			if err == nil {
+				key := metadata.CollisionKey(specs[i].Name)
+				if other, ok := accepted[key]; ok {
+					err = fmt.Errorf("%w: topic %q collides with topic %q of the same request ('.' and '_' are treated alike)", metadata.ErrInvalidTopic, specs[i].Name, other)
+				} else {
+					accepted[key] = specs[i].Name
+				}
+			}
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			created[i] = recs[0].Topic
+			all = append(all, recs...)
 		}
-		st.ErrorCode = errorCode(err)
-		st.ErrorMessage = errorMessage(err)
-		if err == nil && !r.ValidateOnly {
-			env.Logger.Info("created topic", "topic", rt.Topic, "partitions", st.NumPartitions, "replication_factor", st.ReplicationFactor)
+		if r.ValidateOnly {
+			return nil, nil
+		}
+		return all, nil
+	})
+	for i, rt := range r.Topics {
+		st := kmsg.NewCreateTopicsResponseTopic()
+		st.Topic = rt.Topic
+		err := errs[i]
+		if err == nil && uerr != nil {
+			err = uerr // the journal write failed: no topic was created
+		}
+		switch {
+		case errors.Is(err, errDuplicateTopic):
+			st.ErrorCode = kerr.InvalidRequest.Code
+			st.ErrorMessage = errorMessage(fmt.Errorf("topic %q appears more than once in the request", rt.Topic))
+		case err != nil:
+			st.ErrorCode = errorCode(err)
+			st.ErrorMessage = errorMessage(err)
+		default:
+			fillCreatedTopic(&st, created[i], bc)
+			if !r.ValidateOnly {
+				env.Logger.Info("created topic", "topic", rt.Topic, "partitions", st.NumPartitions, "replication_factor", st.ReplicationFactor)
+			}
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp, nil
 }
+
+var errDuplicateTopic = errors.New("topic appears more than once in the request")
 
 func topicSpec(rt kmsg.CreateTopicsRequestTopic) (metadata.TopicSpec, error) {
 	spec := metadata.TopicSpec{

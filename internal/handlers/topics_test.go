@@ -63,6 +63,36 @@ func TestCreateTopicsResponse(t *testing.T) {
 	wantCode(t, "create again", resp.Topics[0].ErrorCode, resp.Topics[0].ErrorMessage, kerr.TopicAlreadyExists, "")
 }
 
+// TestCreateTopicsMany creates several topics in one request (one metadata
+// update for all): each gets its own answer, a topic colliding with an
+// earlier one of the same request ('.' and '_') or a duplicate name is
+// refused while the others are created, and every created one is served.
+func TestCreateTopicsMany(t *testing.T) {
+	e := admStart(t, nil)
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.Version = 7
+	for _, name := range []string{"m.a", "m_a", "m-b", "m-c", "dup", "dup", "bad name"} {
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, 3, 1
+		req.Topics = append(req.Topics, rt)
+	}
+	resp := e.request(req).(*kmsg.CreateTopicsResponse)
+	invalidTopic, invalidRequest := kerr.InvalidTopicException.Code, kerr.InvalidRequest.Code
+	want := []int16{0, invalidTopic, 0, 0, invalidRequest, invalidRequest, invalidTopic}
+	if len(resp.Topics) != len(want) {
+		t.Fatalf("%d answers for %d topics", len(resp.Topics), len(want))
+	}
+	for i, st := range resp.Topics {
+		if st.ErrorCode != want[i] {
+			t.Errorf("%s: code %d (%v), want %d", st.Topic, st.ErrorCode, st.ErrorMessage, want[i])
+		}
+		md := e.metadataTopic(st.Topic)
+		if created := md.ErrorCode == 0; created != (want[i] == 0) || created && (len(md.Partitions) != 3 || md.TopicID != st.TopicID) {
+			t.Errorf("%s: metadata code %d, %d partitions, id %x (answered %x)", st.Topic, md.ErrorCode, len(md.Partitions), md.TopicID, st.TopicID)
+		}
+	}
+}
+
 // metadataTopic asks Metadata v12 about one topic without auto-creation.
 func (e *admEnv) metadataTopic(name string) kmsg.MetadataResponseTopic {
 	e.t.Helper()

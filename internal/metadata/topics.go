@@ -52,6 +52,10 @@ func ValidateTopicName(name string) error {
 // there, because metric names cannot tell them apart.
 func collisionKey(name string) string { return strings.ReplaceAll(name, ".", "_") }
 
+// CollisionKey is what two topic names that Kafka considers colliding
+// ('.' and '_' alike, as in metric names) have in common.
+func CollisionKey(name string) string { return collisionKey(name) }
+
 // TopicSpec is a request to create a topic.
 type TopicSpec struct {
 	Name              string
