@@ -176,7 +176,9 @@ func (c *Coordinator) DeleteGroup(id string) int16 {
 		return kerr.GroupIDNotFound.Code
 	}
 	defer g.mu.Unlock()
-	if !g.emptyLocked() || len(g.pending) > 0 {
+	// NB: KIP-394 member ids handed out but not used yet do not make a
+	// group non-empty, as in Kafka (its state is Empty).
+	if !g.emptyLocked() {
 		return kerr.NonEmptyGroup.Code
 	}
 	records := g.tombstonesLocked()

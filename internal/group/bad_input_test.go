@@ -47,6 +47,19 @@ func TestBadInputChangesNothing(t *testing.T) {
 		r.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: 1, Metadata: &md}}}}
 		return ct.c.OffsetCommit(reqV(9), r, func(string, int32) bool { return true }).Topics[0].Partitions[0].ErrorCode
 	}
+	// A commit whose records cannot fit one batch of the offsets topic
+	// (max.message.bytes): Kafka's INVALID_COMMIT_OFFSET_SIZE.
+	hugeCommit := func() int16 {
+		r := kmsg.NewPtrOffsetCommitRequest()
+		r.Group, r.MemberID, r.Generation = "g", ids[0], gen
+		md := strings.Repeat("m", 4000)
+		rt := kmsg.OffsetCommitRequestTopic{Topic: "t"}
+		for p := range int32(400) {
+			rt.Partitions = append(rt.Partitions, kmsg.OffsetCommitRequestTopicPartition{Partition: p, Offset: 1, Metadata: &md})
+		}
+		r.Topics = []kmsg.OffsetCommitRequestTopic{rt}
+		return ct.c.OffsetCommit(reqV(9), r, func(string, int32) bool { return true }).Topics[0].Partitions[0].ErrorCode
+	}
 	leaveUnknown := func() int16 {
 		lr := kmsg.NewPtrLeaveGroupRequest()
 		lr.Group = "g"
@@ -86,6 +99,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"simple commit to a group with members", func() int16 { return commitCode("", -1, 0) }, kerr.UnknownMemberID.Code},
 		{"commit for a partition that does not exist", func() int16 { return commitCode(ids[0], gen, 7) }, kerr.UnknownTopicOrPartition.Code},
 		{"commit with metadata over offset.metadata.max.bytes", metaCommit, kerr.OffsetMetadataTooLarge.Code},
+		{"commit too large for one record batch", hugeCommit, kerr.InvalidCommitOffsetSize.Code},
 		{"commit to an unknown group with a generation", func() int16 {
 			return ct.commit("nogroup", "x", 3, map[int32]int64{0: 1})[0]
 		}, kerr.IllegalGeneration.Code},
