@@ -88,6 +88,9 @@ type Coordinator struct {
 		closed bool
 		shards map[int32]*shard
 		expiry Timer // the next offsets expiry round
+		// lastImg is the last image SyncLeadership saw, to notice
+		// deleted topics.
+		lastImg *metadata.Image
 	}
 }
 
@@ -161,6 +164,13 @@ func (c *Coordinator) SyncLeadership(img *metadata.Image) {
 	if c.mu.closed {
 		c.mu.Unlock()
 		return
+	}
+	if deleted := c.deletedTopicsLocked(img); len(deleted) > 0 {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.dropOffsetsOf(deleted)
+		}()
 	}
 	var gone []*shard
 	for idx, s := range c.mu.shards {

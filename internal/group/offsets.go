@@ -6,6 +6,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/strata-io/strata/internal/metadata"
 	"github.com/strata-io/strata/internal/record"
 )
 
@@ -312,4 +313,65 @@ func (g *Group) subscribedTopicsLocked() (topics map[string]bool, ok bool) {
 		}
 	}
 	return topics, ok
+}
+
+// deletedTopicsLocked returns the topics of the last image that img no
+// longer has (or has under a new id: deleted and created again), and
+// remembers img. c.mu is held. Images share unchanged topics, so this is
+// a pointer comparison per topic.
+func (c *Coordinator) deletedTopicsLocked(img *metadata.Image) map[string]bool {
+	prev := c.mu.lastImg
+	c.mu.lastImg = img
+	if prev == nil {
+		return nil
+	}
+	var deleted map[string]bool
+	for name, pt := range prev.Topics {
+		t := img.Topics[name]
+		if t == pt || t != nil && t.ID == pt.ID {
+			continue
+		}
+		if deleted == nil {
+			deleted = map[string]bool{}
+		}
+		deleted[name] = true
+	}
+	return deleted
+}
+
+// dropOffsetsOf deletes every group's committed offsets of deleted topics
+// (tombstones first), as Kafka does when partitions are deleted: offsets
+// of a topic that is gone would otherwise be resumed by a new topic of
+// the same name.
+func (c *Coordinator) dropOffsetsOf(topics map[string]bool) {
+	for _, s := range c.shards() {
+		if s.ready() != 0 {
+			continue // NB: a shard still loading keeps them (until they expire)
+		}
+		for _, g := range s.groups() {
+			g.mu.Lock()
+			if g.dead {
+				g.mu.Unlock()
+				continue
+			}
+			var gone []TopicPartition
+			var records []record.RecordSpec
+			for tp := range g.offsets {
+				if topics[tp.Topic] {
+					gone = append(gone, tp)
+					records = append(records, record.RecordSpec{Key: offsetKey(g.id, tp.Topic, tp.Partition)})
+				}
+			}
+			if len(records) > 0 {
+				if err := s.write(records); err != nil {
+					c.log.Warn("writing tombstones of a deleted topic's offsets", "group", g.id, "err", err)
+				} else {
+					for _, tp := range gone {
+						delete(g.offsets, tp)
+					}
+				}
+			}
+			g.mu.Unlock()
+		}
+	}
 }

@@ -227,3 +227,33 @@ func TestRecordsUseTheConfiguredCodec(t *testing.T) {
 		ct.stop()
 	}
 }
+
+// TestDeletedTopicsOffsetsGo: deleting a topic deletes every group's
+// committed offsets of it, durably, as Kafka does.
+func TestDeletedTopicsOffsetsGo(t *testing.T) {
+	ct := newCoordTest(t, nil)
+	ct.commit("g", "", -1, map[int32]int64{0: 1, 1: 2})
+	ct.c.SyncLeadership(ct.meta.Image()) // the coordinator learns the topics
+	err := ct.meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
+		return []metadata.Record{{Type: metadata.TypeDeleteTopic, TopicID: img.Topic("t").ID}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct.c.SyncLeadership(ct.meta.Image())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f := ct.c.FetchOffsets("g", "", -1, nil, false)
+		if len(f.Topics) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("offsets of a deleted topic are still there: %+v", f.Topics)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ct.restart()
+	if f := ct.c.FetchOffsets("g", "", -1, nil, false); len(f.Topics) != 0 {
+		t.Fatalf("offsets of a deleted topic came back after a restart: %+v", f.Topics)
+	}
+}

@@ -465,3 +465,34 @@ func TestClassicGroupOverEveryVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestDeleteTopicDropsItsCommittedOffsets(t *testing.T) {
+	e := startGroupEnv(t)
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.CoordinatorKeys = []string{"g"}
+	e.req(fc)
+	cr := kmsg.NewPtrOffsetCommitRequest()
+	cr.Group, cr.Generation = "g", -1
+	cr.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: 5, LeaderEpoch: -1}}}}
+	if c := e.req(cr).(*kmsg.OffsetCommitResponse).Topics[0].Partitions[0].ErrorCode; c != 0 {
+		t.Fatalf("commit: %d", c)
+	}
+	name := "t"
+	dt := kmsg.NewPtrDeleteTopicsRequest()
+	dt.TopicNames = []string{name}
+	dt.Topics = []kmsg.DeleteTopicsRequestTopic{{Topic: &name}}
+	if c := e.req(dt).(*kmsg.DeleteTopicsResponse).Topics[0].ErrorCode; c != 0 {
+		t.Fatalf("delete topic: %d", c)
+	}
+	for {
+		of := kmsg.NewPtrOffsetFetchRequest()
+		of.Groups = []kmsg.OffsetFetchRequestGroup{{Group: "g"}}
+		if ts := e.req(of).(*kmsg.OffsetFetchResponse).Groups[0].Topics; len(ts) == 0 {
+			return
+		}
+		if e.ctx.Err() != nil {
+			t.Fatal("the deleted topic's offsets are still committed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
