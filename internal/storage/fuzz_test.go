@@ -108,3 +108,60 @@ func FuzzCheckpoint(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSwapFile opens a log whose directory holds a cleaner .swap file of
+// arbitrary bytes (the commit point of a swap, see cleaner_swap.go), as a
+// damaged disk could leave it: opening and reading must never panic, and
+// no .swap or .cleaned file may survive the open.
+func FuzzSwapFile(f *testing.F) {
+	seed := keyedBatch(0, 5, kv{key: "a", value: "1"})
+	f.Add(seed, int8(1))
+	f.Add(append(append([]byte(nil), seed...), seed[:20]...), int8(0))
+	f.Add([]byte{}, int8(2))
+	f.Add(bytes.Repeat([]byte{0xff}, 80), int8(1))
+	src := f.TempDir()
+	cfg := compactConfig(300)
+	m, err := OpenManager(src, ManagerOptions{Logger: quietLogger, DisableCleaner: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	l, _ := m.Open(tp0, cfg)
+	for i := 0; i < 12; i++ {
+		mustAppend(f, l, keyedBatch(0, int64(100*i), kv{key: "k", value: "v"}, kv{key: "j", value: "w"}))
+	}
+	var bases []int64
+	for _, s := range l.segments() {
+		bases = append(bases, s.base)
+	}
+	if err := m.Close(); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, swap []byte, which int8) {
+		dir := t.TempDir()
+		copyDir(t, src, dir)
+		part := filepath.Join(dir, "t-0")
+		base := bases[int(uint8(which))%len(bases)]
+		os.WriteFile(segmentPath(part, base, logSuffix+swapSuffix), swap, 0o644)
+		os.WriteFile(segmentPath(part, base, indexSuffix+cleanedSuffix), swap, 0o644)
+		m, err := OpenManager(dir, ManagerOptions{Logger: quietLogger, DisableCleaner: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		l, err := m.Open(tp0, cfg)
+		if err != nil {
+			return // refusing a damaged log is fine; panicking is not
+		}
+		for _, pattern := range []string{"*" + swapSuffix, "*" + cleanedSuffix} {
+			if left, _ := filepath.Glob(filepath.Join(part, pattern)); len(left) > 0 {
+				t.Fatalf("left after open: %v", left)
+			}
+		}
+		for o := l.LogStartOffset(); o < l.LogEndOffset(); o++ {
+			if r, err := l.Read(o, 1<<10, 1<<62, true); err == nil {
+				r.AppendTo(nil)
+			}
+		}
+		l.OffsetForTimestamp(450)
+	})
+}
