@@ -155,3 +155,22 @@ func TestReadsDuringASwap(t *testing.T) {
 		t.Fatalf("hook saw %d swap steps, stale read checked %v", steps, staleChecked)
 	}
 }
+
+// TestMaxCompactionLagRollsTheActiveSegment: a compacted log rolls its
+// active segment once it is max.compaction.lag.ms old (KIP-354), so that
+// the cleaner can reach its records; a delete-policy log does not.
+func TestMaxCompactionLagRollsTheActiveSegment(t *testing.T) {
+	m := openCleanerManager(t, t.TempDir(), nil)
+	defer m.Close()
+	for _, policy := range []string{"compact", "delete"} {
+		cfg := compactConfig(1 << 20)
+		cfg.CleanupPolicy = policy
+		cfg.MaxCompactionLagMs = 1000
+		l, _ := m.Open(TopicPartition{Topic: policy, Partition: 0}, cfg)
+		mustAppend(t, l, keyedBatch(record.CodecNone, 10_000, kv{key: "k", value: "1"}))
+		mustAppend(t, l, keyedBatch(record.CodecNone, 12_000, kv{key: "k", value: "2"}))
+		if n, want := len(l.segments()), map[string]int{"compact": 2, "delete": 1}[policy]; n != want {
+			t.Fatalf("%s: %d segments, want %d", policy, n, want)
+		}
+	}
+}

@@ -119,3 +119,14 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// maxSegmentMs is how old the active segment may get before it rolls:
+// segment.ms, or for a compacted log max.compaction.lag.ms if smaller
+// (KIP-354, Kafka's LogConfig.maxSegmentMs), since the cleaner never
+// touches the active segment.
+func (c *Config) maxSegmentMs() int64 {
+	if c.compact && c.MaxCompactionLagMs < c.SegmentMs {
+		return c.MaxCompactionLagMs
+	}
+	return c.SegmentMs
+}

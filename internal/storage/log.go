@@ -364,7 +364,7 @@ func (l *Log) maybeRollLocked(cfg *Config, size, lastOffset, maxTs int64, now ti
 		} else {
 			waited = now.Sub(seg.created).Milliseconds()
 		}
-		roll = roll || waited > cfg.SegmentMs
+		roll = roll || waited > cfg.maxSegmentMs()
 		ix := seg.idx.Load()
 		roll = roll || int64(len(ix.off.bytes()))+offsetEntrySize > cfg.SegmentIndexBytes ||
 			int64(len(ix.tim.bytes()))+timeEntrySize > cfg.SegmentIndexBytes
