@@ -47,11 +47,14 @@ func withGroupAdmin(ctx context.Context, cf *clientFlags, fn func(context.Contex
 	return withAdmin(ctx, cf, fn)
 }
 
+// errGroupNotFound is wrapped by groupErr's "does not exist" errors.
+var errGroupNotFound = errors.New("does not exist")
+
 // groupErr turns a per-group Kafka error into a message naming the group.
 func groupErr(verb, group string, err error, brokerMsg string) error {
 	switch {
 	case errors.Is(err, kerr.GroupIDNotFound):
-		return fmt.Errorf("consumer group %q does not exist", group)
+		return fmt.Errorf("consumer group %q %w", group, errGroupNotFound)
 	case errors.Is(err, kerr.NonEmptyGroup):
 		return fmt.Errorf("cannot %s consumer group %q: it has active members (stop its consumers first)", verb, group)
 	case errors.Is(err, kerr.InvalidGroupID):

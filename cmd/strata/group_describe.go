@@ -20,6 +20,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // describeView is which table describe prints.
@@ -83,6 +85,81 @@ LOG-END-OFFSET LAG (log end minus committed) CONSUMER-ID HOST CLIENT-ID
 	return cmd
 }
 
+// groupInfo is a group as describe prints it, from DescribeGroups (classic
+// groups) or ConsumerGroupDescribe (KIP-848 consumer groups).
+type groupInfo struct {
+	state       string
+	assignor    string // the classic protocol name or the KIP-848 server assignor; "" if none yet
+	coordinator kadm.BrokerDetail
+	members     []memberView
+}
+
+// lookupGroups describes groups with DescribeGroups; those it does not
+// know as classic groups (Kafka 4 answers GROUP_ID_NOT_FOUND for a KIP-848
+// group there) are asked for with ConsumerGroupDescribe, where the broker
+// has it. A group neither knows keeps its DescribeGroups error.
+func lookupGroups(ctx context.Context, adm *kadm.Client, groups []string) (map[string]groupInfo, map[string]error, error) {
+	described, err := adm.DescribeGroups(ctx, groups...)
+	if err != nil && len(described) == 0 {
+		return nil, nil, err
+	}
+	infos := make(map[string]groupInfo)
+	errs := make(map[string]error)
+	var retry []string
+	for _, name := range groups {
+		g, ok := described[name]
+		switch {
+		case !ok:
+			errs[name] = fmt.Errorf("describe consumer group %q: the broker's answer did not mention the group", name)
+		case errors.Is(g.Err, kerr.GroupIDNotFound):
+			errs[name] = groupErr("describe", name, g.Err, g.ErrMessage)
+			retry = append(retry, name)
+		case g.Err != nil:
+			errs[name] = groupErr("describe", name, g.Err, g.ErrMessage)
+		default:
+			infos[name] = groupInfo{state: g.State, assignor: g.Protocol, coordinator: g.Coordinator, members: memberViews(g)}
+		}
+	}
+	if len(retry) == 0 || !supportsAPI(ctx, adm, kmsg.ConsumerGroupDescribe) {
+		return infos, errs, nil
+	}
+	cgs, _ := adm.DescribeConsumerGroups(ctx, retry...)
+	for _, name := range retry {
+		g, ok := cgs[name]
+		if !ok || g.Err != nil {
+			continue // keep the DescribeGroups answer
+		}
+		info := groupInfo{state: g.State, assignor: g.AssignorName, coordinator: g.Coordinator}
+		for _, m := range g.Members {
+			v := memberView{id: dash(m.MemberID), host: dash(m.ClientHost), clientID: dash(m.ClientID), parts: make(map[string][]int32)}
+			for t, ps := range m.Assignment {
+				for p := range ps {
+					v.parts[t] = append(v.parts[t], p)
+				}
+				slices.Sort(v.parts[t])
+			}
+			info.members = append(info.members, v)
+		}
+		infos[name] = info
+		delete(errs, name)
+	}
+	return infos, errs, nil
+}
+
+// supportsAPI reports whether the broker answering adm advertises key.
+func supportsAPI(ctx context.Context, adm *kadm.Client, key kmsg.Key) bool {
+	vs, err := adm.ApiVersions(ctx)
+	if err != nil {
+		return false
+	}
+	for _, v := range vs {
+		if _, ok := v.KeyMaxVersion(key.Int16()); ok && v.Err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // describeGroups prints the chosen view of each group. A group that does
 // not exist is an error, reported after the others are printed.
 func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, view describeView, out, errOut io.Writer) error {
@@ -96,34 +173,30 @@ func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, view
 			return nil
 		}
 	}
-	described, err := adm.DescribeGroups(ctx, groups...)
-	if err != nil && len(described) == 0 {
+	infos, groupErrs, err := lookupGroups(ctx, adm, groups)
+	if err != nil {
 		return err
 	}
 	var errs []error
 	tw := tabwriter.NewWriter(out, 0, 8, 1, ' ', 0)
 	header := false
 	for _, name := range groups {
-		g, ok := described[name]
+		g, ok := infos[name]
 		if !ok {
-			errs = append(errs, fmt.Errorf("describe consumer group %q: the broker's answer did not mention the group", name))
-			continue
-		}
-		if g.Err != nil {
-			errs = append(errs, groupErr("describe", name, g.Err, g.ErrMessage))
+			errs = append(errs, groupErrs[name])
 			continue
 		}
 		var commits kadm.OffsetResponses
-		if view == viewOffsets || g.State == "Dead" {
+		if view == viewOffsets || g.state == "Dead" {
 			commits, err = adm.FetchOffsets(ctx, name)
 			if err != nil {
 				errs = append(errs, groupErr("fetch offsets of", name, err, ""))
 				continue
 			}
 		}
-		// Kafka answers DescribeGroups for an unknown group with state
-		// Dead and no members rather than an error.
-		if g.State == "Dead" && len(g.Members) == 0 && !hasCommits(commits) {
+		// Kafka before 4.0 answers DescribeGroups for an unknown group
+		// with state Dead and no members rather than an error.
+		if g.state == "Dead" && len(g.members) == 0 && !hasCommits(commits) {
 			errs = append(errs, fmt.Errorf("consumer group %q does not exist", name))
 			continue
 		}
@@ -133,10 +206,10 @@ func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, view
 				fmt.Fprintln(tw, "GROUP\tCOORDINATOR (ID)\tASSIGNMENT-STRATEGY\tSTATE\t#MEMBERS")
 				header = true
 			}
-			c := g.Coordinator
-			fmt.Fprintf(tw, "%s\t%s:%d (%d)\t%s\t%s\t%d\n", name, c.Host, c.Port, c.NodeID, dash(g.Protocol), g.State, len(g.Members))
+			c := g.coordinator
+			fmt.Fprintf(tw, "%s\t%s:%d (%d)\t%s\t%s\t%d\n", name, c.Host, c.Port, c.NodeID, dash(g.assignor), g.state, len(g.members))
 		case viewMembers:
-			if len(g.Members) == 0 {
+			if len(g.members) == 0 {
 				fmt.Fprintf(errOut, "Consumer group '%s' has no active members.\n", name)
 				continue
 			}
@@ -144,14 +217,14 @@ func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, view
 				fmt.Fprintln(tw, "GROUP\tCONSUMER-ID\tHOST\tCLIENT-ID\t#PARTITIONS\tASSIGNMENT")
 				header = true
 			}
-			for _, m := range memberViews(g) {
+			for _, m := range g.members {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", name, m.id, m.host, m.clientID, countPartitions(m.parts), formatAssignment(m.parts))
 			}
 		default:
-			if len(g.Members) == 0 {
+			if len(g.members) == 0 {
 				fmt.Fprintf(errOut, "Consumer group '%s' has no active members.\n", name)
 			}
-			rows := offsetRows(memberViews(g), commits)
+			rows := offsetRows(g.members, commits)
 			topics := rowTopics(rows)
 			if len(topics) > 0 {
 				// Best effort: a partition without a leader shows "-".

@@ -399,3 +399,46 @@ func TestIntegrationGroupConsumeJoinsEagerGroup(t *testing.T) {
 		return nil
 	})
 }
+
+// TestIntegrationGroupDescribeKIP848: a group on Kafka 4's consumer
+// protocol (franz-go's ServerSideBalancer) is not a classic group, so
+// DescribeGroups does not know it; describe falls back to
+// ConsumerGroupDescribe, and reset --execute still sees it is active.
+func TestIntegrationGroupDescribeKIP848(t *testing.T) {
+	c := cli{t, groupBroker(t)}
+	topic, group := uniqueTopic(t), uniqueTopic(t)+"-g"
+	c.must("", "topic", "create", topic, "--partitions", "3")
+	c.produceSpread(topic, 3, 2)
+	startMember(t, c.addr, group, topic, kgo.Balancers(kgo.RangeBalancer()), kgo.ServerSideBalancer())
+
+	eventually(t, "describe --state shows the KIP-848 group Stable on the range assignor", func() error {
+		rows, _, err := c.table("group", "describe", group, "--state")
+		if err != nil {
+			return err
+		}
+		if len(rows) != 1 || len(rows[0]) != 6 || rows[0][3] != "range" || rows[0][4] != "Stable" || rows[0][5] != "1" {
+			return fmt.Errorf("rows %q", rows)
+		}
+		return nil
+	})
+	eventually(t, "describe --members shows the member with all 3 partitions", func() error {
+		rows, _, err := c.table("group", "describe", group, "--members")
+		if err != nil {
+			return err
+		}
+		if len(rows) != 1 || len(rows[0]) != 6 || rows[0][3] != "cli-test-member" || rows[0][5] != topic+"(0,1,2)" {
+			return fmt.Errorf("rows %q", rows)
+		}
+		return nil
+	})
+	offs, err := c.offsetsOf(group)
+	if err != nil || len(offs) != 3 {
+		t.Fatalf("describe: %v, %v; want 3 partition rows", offs, err)
+	}
+	for p := range 3 {
+		if r := offs[fmt.Sprintf("%s/%d", topic, p)]; r == nil || r[4] != "2" || r[8] != "cli-test-member" {
+			t.Errorf("partition %d row %q: want log end 2 and the member", p, r)
+		}
+	}
+	c.mustFail("current state is Stable", "group", "reset-offsets", "--group", group, "--all-topics", "--to-earliest", "--execute")
+}

@@ -241,17 +241,17 @@ func resetOffsets(ctx context.Context, adm *kadm.Client, group string, specs []t
 	if execute {
 		// Kafka's rule: only an inactive group (Empty, or Dead: no
 		// such group yet) can have its offsets reset.
-		gs, err := adm.DescribeGroups(ctx, group)
+		infos, errs, err := lookupGroups(ctx, adm, []string{group})
 		if err != nil {
 			return err
 		}
-		g := gs[group]
+		g, ok := infos[group]
 		switch {
-		case errors.Is(g.Err, kerr.GroupIDNotFound):
-		case g.Err != nil:
-			return groupErr("describe", group, g.Err, g.ErrMessage)
-		case g.State != "Empty" && g.State != "Dead":
-			return fmt.Errorf("assignments can only be reset if the group %q is inactive, but the current state is %s (stop its %d consumer(s) first)", group, g.State, len(g.Members))
+		case !ok && errors.Is(errs[group], errGroupNotFound):
+		case !ok:
+			return errs[group]
+		case g.state != "Empty" && g.state != "Dead":
+			return fmt.Errorf("assignments can only be reset if the group %q is inactive, but the current state is %s (stop its %d consumer(s) first)", group, g.state, len(g.members))
 		}
 	}
 	commits, err := adm.FetchOffsets(ctx, group)
