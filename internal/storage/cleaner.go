@@ -99,14 +99,19 @@ func (c *cleaner) step(name string, l *Log) {
 }
 
 // runPasses cleans logs until none needs it or the Manager stops.
+//
+// NB: a log is cleaned again in the same round only if its last pass moved
+// its first dirty offset: a log that stays due without progress (it cannot
+// be helped this round) waits for the next backoff instead of spinning.
 func (c *cleaner) runPasses() {
+	started := map[TopicPartition]int64{} // first dirty offset at each log's last pass this round
 	for {
 		select {
 		case <-c.m.stop.done:
 			return
 		default:
 		}
-		cleaned, err := c.cleanDirtiest()
+		cleaned, err := c.cleanDirtiest(started)
 		if !cleaned || errors.Is(err, ErrClosed) {
 			return
 		}
@@ -114,8 +119,10 @@ func (c *cleaner) runPasses() {
 }
 
 // cleanDirtiest cleans the log that needs it most, if any; it reports
-// whether it cleaned one.
-func (c *cleaner) cleanDirtiest() (bool, error) {
+// whether it cleaned one. started, if not nil, holds the first dirty
+// offset each log had when a pass on it began; a log whose first dirty
+// offset has not moved since is passed over (and the map is updated).
+func (c *cleaner) cleanDirtiest(started map[TopicPartition]int64) (bool, error) {
 	c.runMu.Lock()
 	defer c.runMu.Unlock()
 	now := c.env.now().UnixMilli()
@@ -132,12 +139,18 @@ func (c *cleaner) cleanDirtiest() (bool, error) {
 		if cl == nil || !cl.due(l.config()) {
 			continue
 		}
+		if fd, ok := started[l.tp]; ok && fd == cl.firstDirty {
+			continue
+		}
 		if best == nil || cl.forced && !best.forced || cl.forced == best.forced && cl.ratio > best.ratio {
 			best = cl
 		}
 	}
 	if best == nil {
 		return false, nil
+	}
+	if started != nil {
+		started[best.l.tp] = best.firstDirty
 	}
 	err := c.cleanLog(best, now)
 	if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, errCleanAborted) {

@@ -45,7 +45,7 @@ func TestCleanerAbortsWhenTheLogChanges(t *testing.T) {
 					tc.change(m, hl)
 				}
 			}
-			cleaned, err := m.cleaner.cleanDirtiest()
+			cleaned, err := m.cleaner.cleanDirtiest(nil)
 			if !cleaned || !errors.Is(err, errCleanAborted) {
 				t.Fatalf("pass: cleaned %v, %v; want aborted", cleaned, err)
 			}
@@ -85,7 +85,7 @@ func TestCleanerSkipsALogItCannotClean(t *testing.T) {
 	bad.UpdateConfig(compactConfig(300))
 	failures := 0
 	for range 3 {
-		cleaned, err := m.cleaner.cleanDirtiest()
+		cleaned, err := m.cleaner.cleanDirtiest(nil)
 		if err != nil {
 			failures++
 			if !errors.Is(err, ErrCorruptBatch) {
@@ -172,5 +172,37 @@ func TestMaxCompactionLagRollsTheActiveSegment(t *testing.T) {
 		if n, want := len(l.segments()), map[string]int{"compact": 2, "delete": 1}[policy]; n != want {
 			t.Fatalf("%s: %d segments, want %d", policy, n, want)
 		}
+	}
+}
+
+// TestCleanerDoesNotSpin: a log that stays due although a pass made no
+// progress is cleaned once per round, not over and over.
+func TestCleanerDoesNotSpin(t *testing.T) {
+	m := openCleanerManager(t, t.TempDir(), nil)
+	defer m.Close()
+	l, _ := m.Open(tp0, compactConfig(300))
+	for i := 0; i < 30; i++ {
+		mustAppend(t, l, keyedBatch(record.CodecNone, 1, kv{key: fmt.Sprint(i % 4), value: "v"}))
+	}
+	rollAndCommit(t, l)
+	passes := 0
+	m.cleaner.hook = func(step string, hl *Log) {
+		switch step {
+		case "begin":
+			passes++
+		case "checkpointed":
+			// As if the pass had got nowhere: the log stays all dirty.
+			m.cleaner.mu.Lock()
+			m.cleaner.mu.firstDirty[hl.tp] = hl.LogStartOffset()
+			m.cleaner.mu.Unlock()
+		}
+	}
+	m.cleaner.runPasses()
+	if passes != 1 {
+		t.Fatalf("%d passes in one round", passes)
+	}
+	m.cleaner.runPasses() // the next round tries again
+	if passes != 2 {
+		t.Fatalf("%d passes after two rounds", passes)
 	}
 }

@@ -183,7 +183,7 @@ func openCleanerManager(t testing.TB, dir string, clock *testClock) *Manager {
 // cleanOnce runs one cleaner pass and fails the test unless it cleaned.
 func cleanOnce(t testing.TB, m *Manager) {
 	t.Helper()
-	cleaned, err := m.cleaner.cleanDirtiest()
+	cleaned, err := m.cleaner.cleanDirtiest(nil)
 	if err != nil || !cleaned {
 		t.Fatalf("cleanDirtiest: cleaned %v, %v", cleaned, err)
 	}

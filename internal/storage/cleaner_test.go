@@ -63,7 +63,7 @@ func TestCleanerKeepsLastValuePerKey(t *testing.T) {
 				}
 			}
 			// A second pass finds nothing dirty.
-			if cleaned, err := m.cleaner.cleanDirtiest(); cleaned || err != nil {
+			if cleaned, err := m.cleaner.cleanDirtiest(nil); cleaned || err != nil {
 				t.Fatalf("second pass cleaned %v: %v", cleaned, err)
 			}
 			// And a restart reads the same.
@@ -153,7 +153,7 @@ func TestCleanerTombstones(t *testing.T) {
 
 	// Before the horizon: nothing is due.
 	clock.Advance(59 * time.Second)
-	if cleaned, err := m.cleaner.cleanDirtiest(); cleaned || err != nil {
+	if cleaned, err := m.cleaner.cleanDirtiest(nil); cleaned || err != nil {
 		t.Fatalf("pass before the horizon: %v %v", cleaned, err)
 	}
 	// A restart in between: the horizon is learnt again from the batches.
@@ -162,7 +162,7 @@ func TestCleanerTombstones(t *testing.T) {
 	defer m.Close()
 	l, _ = m.Open(tp0, cfg)
 	l.SetHighWatermark(l.LogEndOffset())
-	if cleaned, err := m.cleaner.cleanDirtiest(); cleaned || err != nil {
+	if cleaned, err := m.cleaner.cleanDirtiest(nil); cleaned || err != nil {
 		t.Fatalf("pass before the horizon after a restart: %v %v", cleaned, err)
 	}
 	// After it: a pass is due although nothing is dirty, and the
@@ -384,7 +384,7 @@ func TestCleanerRespectsBounds(t *testing.T) {
 	l.SetHighWatermark(l.LogEndOffset())
 	all := readRecords(t, l)
 	// Records are 5 s old: within min.compaction.lag.ms.
-	if cleaned, err := m.cleaner.cleanDirtiest(); cleaned || err != nil {
+	if cleaned, err := m.cleaner.cleanDirtiest(nil); cleaned || err != nil {
 		t.Fatalf("cleaned within the min lag: %v %v", cleaned, err)
 	}
 	clock.Advance(10 * time.Second) // 15 s old, but ratio 0.99 not reached... it is: all dirty
@@ -408,7 +408,7 @@ func TestCleanerRespectsBounds(t *testing.T) {
 	}
 	l.SetHighWatermark(l.LogEndOffset())
 	// Now the dirty part is below the 0.99 ratio...
-	if cleaned, _ := m.cleaner.cleanDirtiest(); cleaned {
+	if cleaned, _ := m.cleaner.cleanDirtiest(nil); cleaned {
 		t.Fatal("cleaned below min.cleanable.dirty.ratio")
 	}
 	// ...until max.compaction.lag.ms forces it.
@@ -462,7 +462,7 @@ func TestCleanerCheckpoint(t *testing.T) {
 	defer m.Close()
 	l, _ = m.Open(tp0, compactConfig(300))
 	l.SetHighWatermark(l.LogEndOffset())
-	if cleaned, err := m.cleaner.cleanDirtiest(); cleaned || err != nil {
+	if cleaned, err := m.cleaner.cleanDirtiest(nil); cleaned || err != nil {
 		t.Fatalf("clean log cleaned again after restart: %v %v", cleaned, err)
 	}
 	// Deleting the partition forgets it.
@@ -504,7 +504,7 @@ func TestCleanerSmallOffsetMap(t *testing.T) {
 			}
 			passes := 0
 			for ; passes < 20; passes++ {
-				cleaned, err := m.cleaner.cleanDirtiest()
+				cleaned, err := m.cleaner.cleanDirtiest(nil)
 				if err != nil {
 					t.Fatal(err)
 				}
