@@ -182,6 +182,12 @@ func openLog(env *storeEnv, tp TopicPartition, dir string, cfg Config, meta logM
 		}
 		l.mu.newDir = true
 	}
+	if l.mu.newDir {
+		// NB: a directory this call created holds nothing to list, recover
+		// or load: creating 10,000 partitions at once must not pay for
+		// directory scans and lookups of files that cannot exist.
+		return l.openFreshLocked(meta.logStart)
+	}
 	segs, err := l.loadSegments(meta.logStart)
 	if err != nil {
 		return nil, err
@@ -236,6 +242,37 @@ func openLog(env *storeEnv, tp TopicPartition, dir string, cfg Config, meta logM
 		return nil, err
 	}
 	l.reloadProducersLocked()
+	return l, nil
+}
+
+// openFreshLocked sets up a log in the empty directory openLog just
+// created: one empty segment at logStart, no epochs, no producers.
+func (l *Log) openFreshLocked(logStart int64) (*Log, error) {
+	base := max(logStart, 0)
+	s := newSegment(l, base)
+	f, err := os.OpenFile(s.file.path(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.mu.newSegs = true
+	l.setSegmentsLocked([]*segment{s})
+	l.env.indexes.pin(s)
+	s.idx.Store(emptySegIndex())
+	l.mu.active = s
+	l.mu.ix = newSegIndexer(base, l.config().IndexIntervalBytes)
+	l.mu.firstBatchSeen, l.mu.firstBatchTs = false, -1
+	l.leo.Store(base)
+	l.logStart.Store(base)
+	l.hw.Store(base)
+	l.recoveryPoint.Store(base)
+	l.mu.epochs = &epochCache{path: filepath.Join(l.dir, leaderEpochFile)}
+	l.mu.prod = producerStates{NewProducerStates()}
+	l.mu.snapshotAt = base
 	return l, nil
 }
 
