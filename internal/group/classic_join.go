@@ -309,7 +309,7 @@ func (g *Group) addMemberLocked(req Request, m *classicMember) (chan *kmsg.JoinG
 	if g.state == StatePreparingRebalance {
 		g.joinedInDelay = true
 	} else {
-		g.prepareRebalanceLocked()
+		g.prepareRebalanceLocked("a new member joined (" + m.id + ")")
 	}
 	g.maybeCompleteJoinLocked()
 	return ch, nil
@@ -332,7 +332,7 @@ func (g *Group) updateAndWaitLocked(req Request, old, m *classicMember) (chan *k
 	ch := make(chan *kmsg.JoinGroupResponse, 1)
 	old.joinWait = ch
 	if g.state != StatePreparingRebalance {
-		g.prepareRebalanceLocked()
+		g.prepareRebalanceLocked("member " + old.id + " rejoined with new metadata or as the leader")
 	}
 	g.maybeCompleteJoinLocked()
 	return ch, nil

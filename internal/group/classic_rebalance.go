@@ -31,7 +31,7 @@ func (g *Group) maxRebalanceTimeoutLocked() time.Duration {
 // assignment are told to rejoin. The first rebalance of an empty group
 // waits group.initial.rebalance.delay.ms for more members, extended by the
 // same delay while members keep arriving, up to the rebalance timeout.
-func (g *Group) prepareRebalanceLocked() {
+func (g *Group) prepareRebalanceLocked(reason string) {
 	c := g.shard.c
 	if g.state == StateCompletingRebalance {
 		for _, m := range g.members {
@@ -62,6 +62,7 @@ func (g *Group) prepareRebalanceLocked() {
 		g.rebalanceTimer = c.afterFunc(timeout, func() { g.onJoinTimeout(gen) })
 	}
 	g.setStateLocked(StatePreparingRebalance)
+	c.log.Info("preparing to rebalance group", "group", g.id, "generation", g.generation, "members", len(g.members), "reason", reason)
 }
 
 func (g *Group) onInitialDelay(gen int32) {
@@ -146,6 +147,7 @@ func (g *Group) completeJoinLocked() {
 	}
 	gen := g.generation
 	g.syncTimer = c.afterFunc(g.maxRebalanceTimeoutLocked(), func() { g.onSyncTimeout(gen) })
+	c.log.Info("stabilized group", "group", g.id, "generation", g.generation, "protocol", g.protocol, "members", len(g.members))
 }
 
 // joinVersionAny marks a response built before the member's request
@@ -253,7 +255,7 @@ func (g *Group) onSyncTimeout(gen int32) {
 func (g *Group) afterMembershipChangeLocked() {
 	switch g.state {
 	case StateStable, StateCompletingRebalance:
-		g.prepareRebalanceLocked()
+		g.prepareRebalanceLocked("members left or expired")
 		g.maybeCompleteJoinLocked()
 	case StatePreparingRebalance:
 		g.maybeCompleteJoinLocked()

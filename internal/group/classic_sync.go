@@ -94,7 +94,7 @@ func (c *Coordinator) syncGroup(req Request, r *kmsg.SyncGroupRequest) (chan *km
 				mm.syncWait = nil
 			}
 		}
-		g.prepareRebalanceLocked()
+		g.prepareRebalanceLocked("the assignment could not be written")
 		return nil, <-ch
 	}
 	g.setStateLocked(StateStable)
@@ -228,6 +228,13 @@ func (c *Coordinator) LeaveGroup(req Request, r *kmsg.LeaveGroupRequest) *kmsg.L
 		lm := kmsg.NewLeaveGroupResponseMember()
 		lm.MemberID, lm.InstanceID = l.MemberID, l.InstanceID
 		lm.ErrorCode = g.leaveOneLocked(l.MemberID, l.InstanceID, &removed)
+		if lm.ErrorCode == 0 {
+			reason := "not given"
+			if l.Reason != nil {
+				reason = *l.Reason // KIP-800
+			}
+			c.log.Info("member left group", "group", g.id, "member", l.MemberID, "reason", reason)
+		}
 		resp.Members = append(resp.Members, lm)
 	}
 	if req.Version < 3 {
