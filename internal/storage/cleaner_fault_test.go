@@ -206,3 +206,32 @@ func TestCleanerDoesNotSpin(t *testing.T) {
 		t.Fatalf("%d passes after two rounds", passes)
 	}
 }
+
+// TestCleanerLeavesUnchangedSegments: a segment that loses nothing in a
+// pass is not rewritten: the same segment (and file) stays in the log.
+func TestCleanerLeavesUnchangedSegments(t *testing.T) {
+	m := openCleanerManager(t, t.TempDir(), nil)
+	defer m.Close()
+	l, _ := m.Open(tp0, compactConfig(300))
+	for i := 0; i < 30; i++ {
+		mustAppend(t, l, keyedBatch(record.CodecNone, 1, kv{key: fmt.Sprint("unique", i), value: "v"}))
+	}
+	rollAndCommit(t, l)
+	before := append([]*segment(nil), l.segments()...)
+	cleanOnce(t, m)
+	after := l.segments()
+	if len(after) != len(before) {
+		t.Fatalf("%d segments, was %d", len(after), len(before))
+	}
+	for i := range before {
+		if after[i] != before[i] {
+			t.Fatalf("segment %d was rewritten though nothing in it changed", before[i].base)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(l.Dir(), "*"+cleanedSuffix)); len(left) > 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+	if st := m.cleaner.lastStats; st.bytesAfter != st.bytesBefore || st.bytesBefore == 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
