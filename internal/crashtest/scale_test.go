@@ -46,6 +46,19 @@ func (s topicSet) createAll(t *testing.T, addr string) {
 	}
 }
 
+// deleteAll deletes every topic of s with one DeleteTopics request.
+func (s topicSet) deleteAll(t *testing.T, addr string) {
+	t.Helper()
+	cl := newClient(t, addr, kgo.RequestTimeoutOverhead(5*time.Minute))
+	resp, err := kadm.NewClient(cl).DeleteTopics(waitCtx(t, 5*time.Minute), s.names()...)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		t.Fatalf("DeleteTopics of %d topics: %v", s.topics, err)
+	}
+}
+
 func newClient(t *testing.T, addr string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
@@ -222,6 +235,10 @@ func runScale(t *testing.T, s topicSet) {
 	start = time.Now()
 	s.consumeEach(t, b.addr, records)
 	t.Logf("consumed every partition after the restart: %v; %v", time.Since(start).Round(time.Millisecond), b.stats())
+
+	start = time.Now()
+	s.deleteAll(t, b.addr)
+	t.Logf("DeleteTopics (%d topics, %d partitions): %v; %v", s.topics, s.partitions(), time.Since(start).Round(time.Millisecond), b.stats())
 	b.requireNoPanic()
 	_ = context.Background
 }

@@ -35,35 +35,53 @@ func deleteTopics(_ context.Context, env *Env, req *Request) (kmsg.Response, err
 		}
 	}
 	enabled := env.Config().Bool("delete.topic.enable")
-	for _, tg := range targets {
-		st := kmsg.NewDeleteTopicsResponseTopic()
-		st.Topic = tg.name
-		st.TopicID = tg.id
-		err := env.Meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
+	sts := make([]kmsg.DeleteTopicsResponseTopic, len(targets))
+	errs := make([]error, len(targets))
+	// NB: one metadata update for the whole request (one journal fsync,
+	// one reconciliation deleting every partition with one checkpoint
+	// write), not one per topic.
+	uerr := env.Meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
+		var recs []metadata.Record
+		deleted := map[metadata.UUID]bool{} // by this request: a repeat finds it gone
+		for i, tg := range targets {
+			st := &sts[i]
+			*st = kmsg.NewDeleteTopicsResponseTopic()
+			st.Topic = tg.name
+			st.TopicID = tg.id
 			var t *metadata.Topic
 			switch {
 			case tg.name != nil:
-				t = img.Topic(*tg.name)
-				if t == nil {
-					return nil, fmt.Errorf("%w: topic %q does not exist", metadata.ErrUnknownTopic, *tg.name)
+				if t = img.Topic(*tg.name); t == nil || deleted[t.ID] {
+					errs[i] = fmt.Errorf("%w: topic %q does not exist", metadata.ErrUnknownTopic, *tg.name)
+					continue
 				}
 			default:
-				t = img.TopicByID(tg.id)
-				if t == nil {
-					return nil, errUnknownTopicID
+				if t = img.TopicByID(tg.id); t == nil || deleted[t.ID] {
+					errs[i] = errUnknownTopicID
+					continue
 				}
 			}
 			if !enabled {
-				return nil, metadata.ErrTopicDeletionDisabled
+				errs[i] = metadata.ErrTopicDeletionDisabled
+				continue
 			}
 			if metadata.IsInternalTopic(t.Name) {
-				return nil, fmt.Errorf("%w: %s cannot be deleted", metadata.ErrInternalTopic, t.Name)
+				errs[i] = fmt.Errorf("%w: %s cannot be deleted", metadata.ErrInternalTopic, t.Name)
+				continue
 			}
 			name := t.Name
 			st.Topic = &name
 			st.TopicID = t.ID
-			return []metadata.Record{{Type: metadata.TypeDeleteTopic, TopicID: t.ID}}, nil
-		})
+			deleted[t.ID] = true
+			recs = append(recs, metadata.Record{Type: metadata.TypeDeleteTopic, TopicID: t.ID})
+		}
+		return recs, nil
+	})
+	for i := range targets {
+		st, err := sts[i], errs[i]
+		if err == nil && uerr != nil {
+			err = uerr // the journal write failed: nothing was deleted
+		}
 		st.ErrorCode = errorCode(err)
 		if err == errUnknownTopicID {
 			st.ErrorCode = kerr.UnknownTopicID.Code

@@ -93,6 +93,43 @@ func TestCreateTopicsMany(t *testing.T) {
 	}
 }
 
+// TestDeleteTopicsMany deletes several topics with one request (one
+// metadata update for all); a topic named twice is deleted once and the
+// repeat answered UNKNOWN_TOPIC_OR_PARTITION, as one-by-one processing would.
+func TestDeleteTopicsMany(t *testing.T) {
+	e := admStart(t, nil)
+	create := kmsg.NewPtrCreateTopicsRequest()
+	for _, name := range []string{"d-a", "d-b", "d-keep"} {
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, 2, 1
+		create.Topics = append(create.Topics, rt)
+	}
+	for _, st := range e.request(create).(*kmsg.CreateTopicsResponse).Topics {
+		if st.ErrorCode != 0 {
+			t.Fatalf("create %s: %d", st.Topic, st.ErrorCode)
+		}
+	}
+	req := kmsg.NewPtrDeleteTopicsRequest()
+	for _, name := range []string{"d-a", "d-b", "d-a", "d-none"} {
+		req.Topics = append(req.Topics, kmsg.DeleteTopicsRequestTopic{Topic: kmsg.StringPtr(name)})
+	}
+	resp := e.request(req).(*kmsg.DeleteTopicsResponse)
+	want := []int16{0, 0, kerr.UnknownTopicOrPartition.Code, kerr.UnknownTopicOrPartition.Code}
+	if len(resp.Topics) != len(want) {
+		t.Fatalf("%d answers for %d topics", len(resp.Topics), len(want))
+	}
+	for i, st := range resp.Topics {
+		if st.ErrorCode != want[i] {
+			t.Errorf("delete %v (#%d): code %d, want %d", *st.Topic, i, st.ErrorCode, want[i])
+		}
+	}
+	for name, gone := range map[string]bool{"d-a": true, "d-b": true, "d-keep": false} {
+		if md := e.metadataTopic(name); (md.ErrorCode != 0) != gone {
+			t.Errorf("%s: metadata code %d after the delete", name, md.ErrorCode)
+		}
+	}
+}
+
 // metadataTopic asks Metadata v12 about one topic without auto-creation.
 func (e *admEnv) metadataTopic(name string) kmsg.MetadataResponseTopic {
 	e.t.Helper()

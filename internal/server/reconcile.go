@@ -48,10 +48,11 @@ func (b *Broker) apply(img *metadata.Image) {
 		opens = b.applyTopic(t, eff, want, opens)
 	}
 	b.openReplicas(opens)
+	var drops []partition.Key
 	if full {
 		for _, key := range b.parts.Keys() {
 			if !want[key] {
-				b.dropPartition(key)
+				drops = append(drops, key)
 			}
 		}
 	} else {
@@ -62,11 +63,12 @@ func (b *Broker) apply(img *metadata.Image) {
 			for i := range pt.Partitions {
 				key := partition.Key{Topic: name, Index: int32(i)}
 				if !want[key] && b.parts.Get(key.Topic, key.Index) != nil {
-					b.dropPartition(key)
+					drops = append(drops, key)
 				}
 			}
 		}
 	}
+	b.dropPartitions(drops)
 	if b.groups != nil {
 		// Load the group coordinator shards of the __consumer_offsets
 		// partitions this broker leads (asynchronously), unload the rest.
@@ -149,11 +151,18 @@ func (b *Broker) openReplicas(opens []replicaToOpen) {
 	wg.Wait()
 }
 
-// dropPartition closes and deletes a replica this node no longer holds.
-func (b *Broker) dropPartition(key partition.Key) {
-	b.parts.Remove(key)
-	if err := b.logs.Delete(storage.TopicPartition{Topic: key.Topic, Partition: key.Index}); err != nil {
-		b.log.Error("deleting partition log", "topic", key.Topic, "partition", key.Index, "err", err)
+// dropPartitions closes and deletes replicas this node no longer holds.
+func (b *Broker) dropPartitions(keys []partition.Key) {
+	if len(keys) == 0 {
+		return
+	}
+	tps := make([]storage.TopicPartition, len(keys))
+	for i, key := range keys {
+		b.parts.Remove(key)
+		tps[i] = storage.TopicPartition{Topic: key.Topic, Partition: key.Index}
+	}
+	if err := b.logs.DeleteAll(tps); err != nil {
+		b.log.Error("deleting partition logs", "partitions", len(tps), "err", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -222,3 +223,50 @@ func TestWriteToUsesSendfile(t *testing.T) {
 type fakeWriter struct{ b []byte }
 
 func (w *fakeWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+// DeleteAll removes many logs with one checkpoint write: the checkpoints
+// forget them, their directories go, and the others stay.
+func TestDeleteAll(t *testing.T) {
+	dir := t.TempDir()
+	m := openTestManager(t, dir, nil)
+	defer m.Close()
+	var tps []TopicPartition
+	for p := int32(0); p < 4; p++ {
+		tp := TopicPartition{"t", p}
+		l, err := m.Open(tp, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustAppend(t, l, makeBatch(batchSpec{n: 2}))
+		tps = append(tps, tp)
+	}
+	if err := m.DeleteAll(tps[:3]); err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range tps[:3] {
+		if m.Get(tp) != nil {
+			t.Errorf("%v still open", tp)
+		}
+		if _, err := os.Stat(m.partitionDir(tp)); !os.IsNotExist(err) {
+			t.Errorf("%v: directory still there (%v)", tp, err)
+		}
+	}
+	for _, name := range []string{recoveryPointFile, logStartOffsetFile, highWatermarkFile} {
+		cp, err := readOffsetCheckpoint(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := cp[tps[3]]; len(cp) != 1 || !ok {
+			t.Errorf("%s after deleting 3 of 4 logs: %v", name, cp)
+		}
+	}
+	waitFor(t, "the deleted directories to be removed", func() bool {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), "-delete") {
+				return false
+			}
+		}
+		return true
+	})
+}
