@@ -51,7 +51,7 @@ svg text{font-size:11px;fill:#444}.line{fill:none;stroke:#1f6feb;stroke-width:2}
 .grid{stroke:#eee}.axis{stroke:#999}.pt{fill:#1f6feb}
 </style></head><body>
 <h1>strata bench {{.R.Mode}}</h1>
-<p>Topic <b>{{.R.Topic}}</b>, {{.R.Partitions}} partitions; generated {{.Generated}}.</p>
+<p>Topic <b>{{.R.Topic}}</b> ({{.R.Partitions}} partition{{if ne .R.Partitions 1}}s{{end}}); generated {{.Generated}}.</p>
 <table>
 <tr><th>records</th><td>{{.R.Records}}</td></tr>
 <tr><th>bytes</th><td>{{.R.Bytes}}</td></tr>
@@ -82,22 +82,34 @@ type pt struct{ x, y float64 }
 // seconds.
 func throughputSVG(samples []Sample) template.HTML {
 	var pts []pt
+	if len(samples) < 2 {
+		return "<p>No samples.</p>"
+	}
+	// NB: the final sample is taken when the run ends, usually a
+	// fraction of an interval after the one before; a rate over that
+	// sliver is noise, so a short last interval is merged into the one
+	// before it.
+	interval := (samples[1].Elapsed - samples[0].Elapsed).Seconds()
+	prev := 0
 	for i := 1; i < len(samples); i++ {
-		dt := (samples[i].Elapsed - samples[i-1].Elapsed).Seconds()
+		dt := (samples[i].Elapsed - samples[prev].Elapsed).Seconds()
 		if dt <= 0 {
 			continue
 		}
-		pts = append(pts, pt{samples[i].Elapsed.Seconds(), float64(samples[i].Records-samples[i-1].Records) / dt})
-	}
-	if len(pts) == 0 {
-		return "<p>No samples.</p>"
+		if i == len(samples)-1 && dt < interval/2 && len(pts) > 0 {
+			pts = pts[:len(pts)-1]
+			prev = i - 2
+			dt = (samples[i].Elapsed - samples[prev].Elapsed).Seconds()
+		}
+		pts = append(pts, pt{samples[i].Elapsed.Seconds(), float64(samples[i].Records-samples[prev].Records) / dt})
+		prev = i
 	}
 	maxX, maxY := pts[len(pts)-1].x, 0.0
 	for _, p := range pts {
 		maxY = max(maxY, p.y)
 	}
 	return lineChart(pts, 0, maxX, niceCeil(maxY), func(x float64) float64 { return x },
-		"elapsed (s)", "records/s", func(x float64) string { return trimFloat(x) }, humanCount)
+		"elapsed (s)", "records/s", func(x float64) string { return fmt.Sprintf("%.3g", x) }, humanCount)
 }
 
 // curveSVG plots latency against percentile, the x axis scaled as

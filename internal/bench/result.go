@@ -147,8 +147,12 @@ func (r *Result) WriteJSON(w io.Writer) error {
 
 // WriteSummary writes r for a person to read.
 func (r *Result) WriteSummary(w io.Writer) {
-	fmt.Fprintf(w, "%s %s (%d partitions): %d records, %.1f MB in %.2fs\n",
-		r.Mode, r.Topic, r.Partitions, r.Records, float64(r.Bytes)/1e6, r.ElapsedSec)
+	parts := "partitions"
+	if r.Partitions == 1 {
+		parts = "partition"
+	}
+	fmt.Fprintf(w, "%s %s (%d %s): %d records, %.1f MB in %.2fs\n",
+		r.Mode, r.Topic, r.Partitions, parts, r.Records, float64(r.Bytes)/1e6, r.ElapsedSec)
 	fmt.Fprintf(w, "  throughput: %.0f records/s, %.2f MB/s\n", r.RecordsPerSec, r.MBPerSec)
 	if r.Errors > 0 {
 		fmt.Fprintf(w, "  errors: %d records failed\n", r.Errors)
