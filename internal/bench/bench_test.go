@@ -144,3 +144,19 @@ func TestConsumeEmptyTopic(t *testing.T) {
 		t.Errorf("err = %v, want the topic is empty", err)
 	}
 }
+
+func TestThroughputPoints(t *testing.T) {
+	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	// 1000 records/s throughout; the run ends 50 ms after the last tick,
+	// having sent 50 more: one point per interval, no spike at the end.
+	samples := []Sample{{}, {Elapsed: sec(1), Records: 1000}, {Elapsed: sec(2), Records: 2000}, {Elapsed: sec(2.05), Records: 2050}}
+	pts := throughputPoints(samples)
+	if len(pts) != 2 || pts[1].x != 2.05 {
+		t.Fatalf("points %v, want 2 ending at 2.05 s", pts)
+	}
+	for _, p := range pts {
+		if p.y < 999 || p.y > 1001 {
+			t.Errorf("rate %v at %v s, want 1000", p.y, p.x)
+		}
+	}
+}

@@ -81,14 +81,29 @@ type pt struct{ x, y float64 }
 // throughputSVG plots records/s per sampling interval against elapsed
 // seconds.
 func throughputSVG(samples []Sample) template.HTML {
-	var pts []pt
-	if len(samples) < 2 {
+	pts := throughputPoints(samples)
+	if len(pts) == 0 {
 		return "<p>No samples.</p>"
 	}
-	// NB: the final sample is taken when the run ends, usually a
-	// fraction of an interval after the one before; a rate over that
-	// sliver is noise, so a short last interval is merged into the one
-	// before it.
+	maxX, maxY := pts[len(pts)-1].x, 0.0
+	for _, p := range pts {
+		maxY = max(maxY, p.y)
+	}
+	return lineChart(pts, 0, maxX, niceCeil(maxY), func(x float64) float64 { return x },
+		"elapsed (s)", "records/s", func(x float64) string { return fmt.Sprintf("%.3g", x) }, humanCount)
+}
+
+// throughputPoints turns cumulative samples into (elapsed s, records/s)
+// over each interval.
+//
+// NB: the final sample is taken when the run ends, usually a fraction of
+// an interval after the one before; a rate over that sliver is noise, so
+// a short last interval is merged into the one before it.
+func throughputPoints(samples []Sample) []pt {
+	if len(samples) < 2 {
+		return nil
+	}
+	var pts []pt
 	interval := (samples[1].Elapsed - samples[0].Elapsed).Seconds()
 	prev := 0
 	for i := 1; i < len(samples); i++ {
@@ -104,12 +119,7 @@ func throughputSVG(samples []Sample) template.HTML {
 		pts = append(pts, pt{samples[i].Elapsed.Seconds(), float64(samples[i].Records-samples[prev].Records) / dt})
 		prev = i
 	}
-	maxX, maxY := pts[len(pts)-1].x, 0.0
-	for _, p := range pts {
-		maxY = max(maxY, p.y)
-	}
-	return lineChart(pts, 0, maxX, niceCeil(maxY), func(x float64) float64 { return x },
-		"elapsed (s)", "records/s", func(x float64) string { return fmt.Sprintf("%.3g", x) }, humanCount)
+	return pts
 }
 
 // curveSVG plots latency against percentile, the x axis scaled as
