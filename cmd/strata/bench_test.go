@@ -25,6 +25,7 @@ type benchJSON struct {
 	Bytes         int64   `json:"bytes"`
 	Errors        int64   `json:"errors"`
 	ElapsedSec    float64 `json:"elapsed_s"`
+	JoinSec       float64 `json:"join_s"`
 	RecordsPerSec float64 `json:"records_per_s"`
 	MBPerSec      float64 `json:"mb_per_s"`
 	Latency       *struct {
@@ -209,5 +210,16 @@ func TestBenchFlagsCheckedBeforeConnecting(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 			t.Errorf("strata %s: error = %v, want %q", strings.Join(tc.args, " "), err, tc.wantErr)
 		}
+	}
+}
+
+func TestIntegrationBenchConsumeGroup(t *testing.T) {
+	addr := brokertest.Start(t, map[string]string{"group.initial.rebalance.delay.ms": "0"})
+	topic := uniqueTopic(t)
+	runBench(t, addr, "produce", "--topic", topic, "--partitions", "4", "--records", "2000", "--record-size", "10")
+	c := runBench(t, addr, "consume", "--topic", topic, "--group", topic+"-g", "--consumers", "2")
+	checkThroughput(t, c, "consume", 2000, 10)
+	if c.Config["group"] != topic+"-g" || c.JoinSec <= 0 {
+		t.Errorf("group %v, join_s %v: want the group and a positive join time", c.Config["group"], c.JoinSec)
 	}
 }

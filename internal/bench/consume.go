@@ -25,6 +25,10 @@ type consumer struct {
 	target *atomic.Int64 // stop when m has counted this many; 0: not known yet
 	// firstErr is the first fetch error seen (kgo retries them).
 	firstErr error
+	// first, if set, runs (once, over all consumers) before the first
+	// records are counted: a group run starts its clock there.
+	first   *sync.Once
+	onFirst func()
 }
 
 // run polls until the meter reaches the target or ctx is done. done is
@@ -57,6 +61,9 @@ func (c *consumer) run(ctx context.Context, done func()) {
 
 // count tallies one partition's records with one atomic add per fetch.
 func (c *consumer) count(recs []*kgo.Record) {
+	if c.first != nil && len(recs) > 0 {
+		c.first.Do(c.onFirst)
+	}
 	var n, bytes int64
 	if c.lat == nil {
 		for _, r := range recs {
@@ -175,14 +182,29 @@ func Consume(ctx context.Context, cfg ConsumeConfig, progress io.Writer) (*Resul
 		}
 	}()
 	s := newSampler(m, cfg.ProgressInterval, progress, "consume", target, cfg.Duration)
-	s.begin()
+	// With a group, joining it (Kafka delays a new group's first
+	// rebalance by group.initial.rebalance.delay.ms, 3 s) is not
+	// consuming: the clock starts at the first record, and the time until
+	// then is reported apart, as kafka-consumer-perf-test does.
+	t0 := time.Now()
+	var joined time.Duration
+	first := &sync.Once{}
+	if cfg.Group != "" {
+		for _, c := range cs {
+			c.first, c.onFirst = first, func() { joined = time.Since(t0); s.begin() }
+		}
+	} else {
+		first.Do(s.begin)
+	}
 	var wg sync.WaitGroup
 	for _, c := range cs {
 		wg.Go(func() { c.run(rctx, cancel) })
 	}
 	wg.Wait()
+	first.Do(s.begin) // nothing arrived: an empty run
 	res := &Result{Mode: "consume", Topic: cfg.Topic, Partitions: int32(len(from)), Config: cfg.describe()}
 	res.finish(s.end(), 0)
+	res.JoinSec = joined.Seconds()
 	var errs []error
 	if res.Records < target && !st.hit.Load() {
 		errs = append(errs, fmt.Errorf("received %d of %d records", res.Records, target))

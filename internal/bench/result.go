@@ -20,6 +20,7 @@ type Result struct {
 	Bytes         int64          `json:"bytes"`   // keys plus values of those records
 	Errors        int64          `json:"errors"`  // records that failed
 	ElapsedSec    float64        `json:"elapsed_s"`
+	JoinSec       float64        `json:"join_s,omitempty"` // consume --group: time to join before the first record (not in elapsed_s)
 	RecordsPerSec float64        `json:"records_per_s"`
 	MBPerSec      float64        `json:"mb_per_s"` // 10^6 bytes
 	Latency       *Latency       `json:"latency,omitempty"`
@@ -154,6 +155,9 @@ func (r *Result) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "%s %s (%d %s): %d records, %.1f MB in %.2fs\n",
 		r.Mode, r.Topic, r.Partitions, parts, r.Records, float64(r.Bytes)/1e6, r.ElapsedSec)
 	fmt.Fprintf(w, "  throughput: %.0f records/s, %.2f MB/s\n", r.RecordsPerSec, r.MBPerSec)
+	if r.JoinSec > 0 {
+		fmt.Fprintf(w, "  joining the group took %.2fs before the first record (not counted above)\n", r.JoinSec)
+	}
 	if r.Errors > 0 {
 		fmt.Fprintf(w, "  errors: %d records failed\n", r.Errors)
 	}
