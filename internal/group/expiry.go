@@ -37,20 +37,6 @@ func (c *Coordinator) expireRound() {
 	c.mu.Unlock()
 }
 
-// ExpireNow runs an expiry pass at once (tests, admin tools).
-func (c *Coordinator) ExpireNow() {
-	now := c.now()
-	for _, s := range c.shards() {
-		for _, g := range s.groups() {
-			g.mu.Lock()
-			if !g.dead {
-				g.expireLocked(now)
-			}
-			g.mu.Unlock()
-		}
-	}
-}
-
 // expireLocked drops g's expired offsets, and g itself if nothing is left.
 func (g *Group) expireLocked(now time.Time) {
 	retention := g.shard.c.cfg.retention

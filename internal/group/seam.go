@@ -64,19 +64,6 @@ type ConsumerProtocol interface {
 	Loaded(g *Group, now time.Time)
 }
 
-// Consumer returns the group's KIP-848 state, nil for other groups. The
-// caller must hold the group's lock (see Lock).
-func (g *Group) Consumer() ConsumerState { return g.consumer }
-
-// Lock locks the group for the KIP-848 implementation.
-func (g *Group) Lock() { g.mu.Lock() }
-
-// Unlock unlocks the group.
-func (g *Group) Unlock() { g.mu.Unlock() }
-
-// KindLocked is the group's protocol kind.
-func (g *Group) KindLocked() Kind { return g.kind }
-
 // UpdateGroup is the door for the KIP-848 request handlers: it finds the
 // group id in its shard (creating an empty one if create), locks it and
 // calls fn. The records fn returns are appended to the shard's log (like
@@ -132,10 +119,6 @@ func (g *Group) SetConsumerLocked(cs ConsumerState) int16 {
 	return 0
 }
 
-// RemoveLocked deletes g from its shard after its tombstones were written
-// (the caller holds g's lock).
-func (g *Group) RemoveLocked() { g.shard.removeLocked(g) }
-
 // AfterFunc runs f after d on the coordinator's clock; Close waits for a
 // running f and no f starts after Close. f must lock what it touches and
 // check that its group still exists (a Dead group stays Dead).
@@ -143,7 +126,3 @@ func (c *Coordinator) AfterFunc(d time.Duration, f func()) Timer { return c.afte
 
 // Now is the coordinator's clock.
 func (c *Coordinator) Now() time.Time { return c.now() }
-
-// IsDeadLocked reports whether g left its shard (deleted, expired,
-// unloaded); the caller holds g's lock.
-func (g *Group) IsDeadLocked() bool { return g.dead }
