@@ -237,7 +237,7 @@ func describeGroups(ctx context.Context, adm *kadm.Client, groups []string, view
 			}
 			for _, r := range rows {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", name, r.topic, r.partition,
-					optOffset(r.current), optOffset(r.end), optOffset(r.lag), r.consumerID, r.host, r.clientID)
+					optOffset(r.current), optOffset(r.end), r.lagText(), r.consumerID, r.host, r.clientID)
 			}
 		}
 	}
@@ -253,7 +253,8 @@ type offsetRow struct {
 	partition                  int32
 	current                    int64 // committed offset
 	end                        int64 // log end offset (high watermark)
-	lag                        int64 // end - current
+	lag                        int64 // end - current; valid only when hasLag
+	hasLag                     bool
 	consumerID, host, clientID string
 }
 
@@ -313,7 +314,10 @@ func fillEnds(rows []offsetRow, ends kadm.ListedOffsets) {
 		}
 		r.end = o.Offset
 		if r.current >= 0 {
-			r.lag = r.end - r.current
+			// NB: negative when the commit is past the log end
+			// (e.g. the topic was re-created); shown as it is, as
+			// Kafka does, because it is worth noticing.
+			r.lag, r.hasLag = r.end-r.current, true
 		}
 	}
 }
@@ -393,6 +397,13 @@ func formatAssignment(parts map[string][]int32) string {
 		b.WriteString(t + "(" + joinInt32s(parts[t]) + ")")
 	}
 	return b.String()
+}
+
+func (r offsetRow) lagText() string {
+	if !r.hasLag {
+		return "-"
+	}
+	return strconv.FormatInt(r.lag, 10)
 }
 
 func optOffset(o int64) string {

@@ -169,18 +169,19 @@ func TestOffsetRows(t *testing.T) {
 		kadm.OffsetResponse{Offset: kadm.Offset{Topic: "a", Partition: 1, At: -1}},                              // nothing committed
 		kadm.OffsetResponse{Offset: kadm.Offset{Topic: "a", Partition: 2, At: 9}, Err: kerr.UnknownServerError}, // unreadable
 		kadm.OffsetResponse{Offset: kadm.Offset{Topic: "c", Partition: 4, At: 7}},                               // committed, not assigned
+		kadm.OffsetResponse{Offset: kadm.Offset{Topic: "c", Partition: 5, At: 9}},                               // committed past the log end
 	)
 	rows := offsetRows(members, commits)
 	ends := kadm.ListedOffsets{
 		"a": {0: {Topic: "a", Partition: 0, Offset: 8}, 1: {Topic: "a", Partition: 1, Offset: 3}},
-		"c": {4: {Topic: "c", Partition: 4, Err: kerr.NotLeaderForPartition}},
+		"c": {4: {Topic: "c", Partition: 4, Err: kerr.NotLeaderForPartition}, 5: {Topic: "c", Partition: 5, Offset: 2}},
 		"b": {0: {Topic: "b", Partition: 0, Offset: 0}},
 	}
 	fillEnds(rows, ends)
 	var got []string
 	for _, r := range rows {
 		got = append(got, strings.Join([]string{r.topic, optOffset(int64(r.partition)), optOffset(r.current),
-			optOffset(r.end), optOffset(r.lag), r.consumerID, r.host, r.clientID}, " "))
+			optOffset(r.end), r.lagText(), r.consumerID, r.host, r.clientID}, " "))
 	}
 	want := []string{
 		"a 0 5 8 3 m-1 /10.0.0.1 c1",
@@ -188,6 +189,7 @@ func TestOffsetRows(t *testing.T) {
 		"a 2 - - - m-1 /10.0.0.1 c1",
 		"b 0 - 0 - m-2 /10.0.0.2 c2",
 		"c 4 7 - - - - -",
+		"c 5 9 2 -7 - - -",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
