@@ -23,6 +23,12 @@ func TestGroupStaticMemberRestart(t *testing.T) {
 
 	a := static("instance-a")(t, addr, group, topic, "member-a", l).(*franzMember)
 	b := static("instance-b")(t, addr, group, topic, "member-b", l)
+	waitSplit(t, adm, group, topic, 6, map[string]int{"member-a": 3, "member-b": 3})
+	// A dynamic member comes and goes first, so the static members have
+	// rejoined at least once before the restart.
+	c := newFranzMember(kgo.RangeBalancer)(t, addr, group, topic, "member-c", l)
+	waitSplit(t, adm, group, topic, 6, map[string]int{"member-a": 2, "member-b": 2, "member-c": 2})
+	c.close()
 	before := waitSplit(t, adm, group, topic, 6, map[string]int{"member-a": 3, "member-b": 3})
 	_, genBefore := a.cl.GroupMetadata()
 
