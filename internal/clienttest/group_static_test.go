@@ -30,6 +30,10 @@ func TestGroupStaticMemberRestart(t *testing.T) {
 	waitSplit(t, adm, group, topic, 6, map[string]int{"member-a": 2, "member-b": 2, "member-c": 2})
 	c.close()
 	before := waitSplit(t, adm, group, topic, 6, map[string]int{"member-a": 3, "member-b": 3})
+	// Once both consume their partitions, both have synced: the
+	// generation a reports is the group's.
+	prod := newKgo(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	probe(t, prod, l, topic, "static-before", before)
 	_, genBefore := a.cl.GroupMetadata()
 
 	// A static member does not leave the group when it stops (kgo sends
@@ -45,6 +49,5 @@ func TestGroupStaticMemberRestart(t *testing.T) {
 	if _, gen := a.cl.GroupMetadata(); gen != genBefore {
 		t.Errorf("the other member's generation went from %d to %d: a static member's return caused a rebalance", genBefore, gen)
 	}
-	prod := newKgo(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	probe(t, prod, l, topic, "static-back", after)
 }
