@@ -167,3 +167,27 @@ func TestMetadataFilesFsyncedByFlush(t *testing.T) {
 		}
 	}
 }
+
+// Concurrent fsyncs of the data directory share: each caller returns after
+// an fsync that started after it asked, and far fewer fsyncs run.
+func TestDirSyncerShares(t *testing.T) {
+	var d dirSyncer
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := d.sync(dir); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if d.done != d.asked.Load() {
+		t.Fatalf("%d tickets, %d covered", d.asked.Load(), d.done)
+	}
+	if err := d.sync(filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("an fsync of a missing directory succeeded")
+	}
+}

@@ -472,7 +472,7 @@ func (l *Log) flushTo(target int64) (synced bool, err error) {
 		}
 	}
 	if parentDirty {
-		if err := syncDir(filepath.Dir(l.dir)); err != nil {
+		if err := l.env.dataDir.sync(filepath.Dir(l.dir)); err != nil {
 			return false, err
 		}
 	}

@@ -73,6 +73,33 @@ type storeEnv struct {
 	// replace it to see when, and how often, the append path waits for it.
 	syncFile func(*os.File) error
 	stats    FlushStats
+	dataDir  dirSyncer // fsyncs of the data directory, shared by the logs
+}
+
+// dirSyncer fsyncs one directory for many callers, group-commit style: a
+// caller whose change was made before an fsync that started after it asked
+// needs no fsync of its own. 10,000 partitions created and then flushed
+// together fsync the data directory a few times, not 10,000 times.
+type dirSyncer struct {
+	asked atomic.Uint64 // tickets handed out
+	mu    sync.Mutex    // held during an fsync
+	done  uint64        // every ticket <= done is covered; guarded by mu
+}
+
+// sync returns once an fsync of dir that started after the call did.
+func (d *dirSyncer) sync(dir string) error {
+	ticket := d.asked.Add(1)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.done >= ticket {
+		return nil
+	}
+	covers := d.asked.Load() // everyone who asked before this fsync starts
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	d.done = covers
+	return nil
 }
 
 // FlushStats count the group commits of appends that wait for an fsync

@@ -185,7 +185,7 @@ func (s *ProducerStates) WriteSnapshot(dir string, offset int64) error {
 	if err != nil {
 		return err
 	}
-	kept := 0
+	kept, removed := 0, false
 	for _, o := range slices.Backward(offsets) {
 		if o <= offset && kept < producerSnapshotsKept {
 			kept++
@@ -194,6 +194,10 @@ func (s *ProducerStates) WriteSnapshot(dir string, offset int64) error {
 		if err := os.Remove(producerSnapshotPath(dir, o)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("storage: prune producer snapshots: %w", err)
 		}
+		removed = true
+	}
+	if !removed {
+		return nil // writeFileAtomic fsynced the directory already
 	}
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("storage: sync %s: %w", dir, err)
