@@ -15,7 +15,11 @@
 //
 // Durability: an append returns once its bytes are in the page cache
 // (fsync only per flush.messages / flush.ms), so a process crash loses
-// nothing acknowledged. After an unclean shutdown every segment from the
+// nothing acknowledged. With flush.messages=1 (log.flush.interval.messages=1
+// broker-wide) an append is acknowledged only after an fdatasync that
+// covers it; fsyncs are group commits that cover everything appended when
+// they start, run without the append lock, and a produce request's
+// partitions wait for theirs together (see flushTo). After an unclean shutdown every segment from the
 // recovery point on is re-read and CRC-checked and a torn tail cut off, so a
 // partial write is never served.
 //
