@@ -132,6 +132,35 @@ func (c *fileCache) register(sf *segFile) {
 	}
 }
 
+// closeIdle closes the files not used since the previous call (their clock
+// bit is clear) and clears the bit of the others, so a file idle for one to
+// two calls' interval is closed: descriptors follow the partitions in use,
+// not every partition ever touched. A closed file reopens on its next use.
+func (c *fileCache) closeIdle() int {
+	var idle []*segFile
+	c.mu.Lock()
+	for _, sf := range c.mu.open.items {
+		if sf.clock.used.Load() {
+			sf.clock.used.Store(false)
+		} else {
+			idle = append(idle, sf)
+		}
+	}
+	for _, sf := range idle {
+		c.mu.open.remove(sf)
+	}
+	c.mu.Unlock()
+	for _, sf := range idle {
+		sf.mu.Lock()
+		f := sf.f.Swap(nil)
+		sf.mu.Unlock()
+		if f != nil {
+			c.reaper.closeLater(f, fileCloseGrace)
+		}
+	}
+	return len(idle)
+}
+
 // forget removes sf from the cache and returns its open file, if any, which
 // the caller now owns.
 func (c *fileCache) forget(sf *segFile) *os.File {

@@ -102,3 +102,37 @@ func TestEvictedFileClosedUnderReaders(t *testing.T) {
 		mustAppend(t, l, makeBatch(batchSpec{n: 1, valueSize: 50}))
 	}
 }
+
+// Files unused for a whole interval are closed; used ones stay, and a
+// closed one reopens on its next use.
+func TestCloseIdleFiles(t *testing.T) {
+	m := openTestManager(t, t.TempDir(), nil)
+	defer m.Close()
+	var logs []*Log
+	for p := int32(0); p < 6; p++ {
+		l, err := m.Open(TopicPartition{"t", p}, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustAppend(t, l, makeBatch(batchSpec{n: 1}))
+		logs = append(logs, l)
+	}
+	if n := m.env.files.openCount(); n != 6 {
+		t.Fatalf("%d files open after appends to 6 logs", n)
+	}
+	m.env.files.closeIdle() // clears every bit: all were just used
+	if n := m.env.files.openCount(); n != 6 {
+		t.Fatalf("%d files open after the first look, want 6", n)
+	}
+	for _, l := range logs[:2] {
+		mustAppend(t, l, makeBatch(batchSpec{n: 1}))
+	}
+	if closed := m.env.files.closeIdle(); closed != 4 || m.env.files.openCount() != 2 {
+		t.Fatalf("closed %d idle files, %d left open; want 4 closed, 2 open", closed, m.env.files.openCount())
+	}
+	for _, l := range logs {
+		if hs := readAll(t, l, 0); len(hs) < 1 {
+			t.Fatalf("%d batches read back", len(hs))
+		}
+	}
+}

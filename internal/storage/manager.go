@@ -46,6 +46,9 @@ type ManagerOptions struct {
 	// plus those evicted and still waiting out fileCloseGrace, a quarter of
 	// the bound (default: half the process's RLIMIT_NOFILE, at most 16384).
 	MaxOpenFiles int
+	// IdleFileInterval is how often segment files unused since the last
+	// look are closed (2 min): a file idle for one to two intervals goes.
+	IdleFileInterval time.Duration
 	// IndexCacheBytes bounds the memory of closed segments' indexes loaded
 	// for reads (64 MiB).
 	IndexCacheBytes int64
@@ -191,6 +194,9 @@ func OpenManager(dir string, opts ManagerOptions) (*Manager, error) {
 	}
 	if opts.MaxOpenFiles <= 0 {
 		opts.MaxOpenFiles = defaultMaxOpenFiles()
+	}
+	if opts.IdleFileInterval <= 0 {
+		opts.IdleFileInterval = 2 * time.Minute
 	}
 	if opts.IndexCacheBytes <= 0 {
 		opts.IndexCacheBytes = defaultIndexCacheBytes
@@ -705,6 +711,7 @@ func (m *Manager) startBackground() {
 		}
 	})
 	m.loop(200*time.Millisecond, func() { m.env.reaper.run(time.Now()) })
+	m.loop(m.opts.IdleFileInterval, func() { m.env.files.closeIdle() })
 	if !m.opts.DisableCleaner {
 		m.startCleaner(m.opts.CleanerBackoff)
 	}
