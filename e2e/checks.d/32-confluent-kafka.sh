@@ -6,7 +6,8 @@
 # describe configs, delete), keyed produce with headers asking for all four
 # codecs and acks all/1/0 plus the idempotent producer
 # (partitioner=murmur2_random), a Consumer reading it all back with assign()
-# (it needs a group.id, but joins no group), and list offsets (watermarks,
+# (it needs a group.id, but joins no group), two group Consumers
+# (subscribe, commit, resume at the commit), and list offsets (watermarks,
 # by time). Then kcat checks what it wrote, the batches on disk show what
 # librdkafka really sent, and the broker log stays free of warnings.
 #

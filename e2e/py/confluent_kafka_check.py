@@ -16,9 +16,9 @@ Consumer reads them back with assign(), never subscribe(); then list offsets
 kcat cross-checks of OUTDIR/produced.txt.
 
 The Python binding refuses to create a Consumer without group.id ("group.id
-must be set"), so one is given; assign() joins no group and nothing here
-commits (librdkafka's balanced consumer, kcat -G, is checked in
-20-consumer-groups.sh).
+must be set"), so one is given; assign() joins no group and commits
+nothing. Then two Consumers with subscribe() share a group: the second
+resumes where the first committed.
 """
 
 import time
@@ -170,7 +170,61 @@ def run(addr, topic, outdir):
         )
     finally:
         cons.close()
+    group_consume(c, addr, topic, produced, counts)
     return c
+
+
+def group_consume(c, addr, topic, produced, counts):
+    """Consumers with subscribe() (librdkafka's balanced consumer: JoinGroup,
+    SyncGroup, Heartbeat, OffsetFetch, OffsetCommit, LeaveGroup): the first
+    reads everything and commits 5 records before each partition's end; a
+    second in the same group resumes there and reads exactly the last 5 of
+    each partition; committed() shows the commit."""
+    conf = {
+        **base(addr),
+        "group.id": "strata-e2e-confluent-group",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "session.timeout.ms": 10000,
+        "fetch.wait.max.ms": 100,
+    }
+
+    def read(cons, want):
+        got = {p: [] for p in range(3)}
+        deadline = time.time() + 30
+        while time.time() < deadline and sum(len(v) for v in got.values()) < want:
+            for m in cons.consume(num_messages=500, timeout=0.5):
+                if not m.error():
+                    got[m.partition()].append(as_line(m.key().decode(), m.value().decode(), m.headers() or []))
+        return got
+
+    tails = None
+    try:
+        cons = Consumer(conf)
+        cons.subscribe([topic])
+        got = read(cons, len(produced))
+        c.expect(f"subscribe(): a group consumer reads every produced record exactly once ({len(produced)})",
+                 sorted(produced), sorted(line for p in got for line in got[p]))
+        c.expect("subscribe(): the one member owns all 3 partitions", [0, 1, 2],
+                 sorted(tp.partition for tp in cons.assignment()))
+        cons.commit(offsets=[TopicPartition(topic, p, counts[p] - 5) for p in range(3)], asynchronous=False)
+        tails = sorted(line for p in got for line in got[p][-5:])
+        cons.close()
+    except KafkaException as e:
+        c.fail("subscribe(): group consumer", repr(e))
+        return
+    try:
+        cons = Consumer(conf)
+        committed = cons.committed([TopicPartition(topic, p) for p in range(3)], timeout=TIMEOUT)
+        c.expect("committed(): the offsets the first group consumer committed",
+                 {p: counts[p] - 5 for p in range(3)}, {tp.partition: tp.offset for tp in committed})
+        cons.subscribe([topic])
+        got = read(cons, 15)
+        c.expect("a second group consumer resumes at the commit: the last 5 records of each partition",
+                 tails, sorted(line for p in got for line in got[p]))
+        cons.close()
+    except KafkaException as e:
+        c.fail("second group consumer", repr(e))
 
 
 def delete(addr, topic):
