@@ -95,7 +95,8 @@ type Coordinator struct {
 }
 
 // New returns a coordinator that owns no shard yet: the broker calls
-// Elect for each __consumer_offsets partition it leads (see SyncLeadership).
+// SyncLeadership with every metadata image, which loads a shard for each
+// __consumer_offsets partition this broker leads.
 func New(opts Options) *Coordinator {
 	c := &Coordinator{nodeID: opts.NodeID, cfg: settingsFrom(opts.Config), clock: opts.Clock, log: opts.Logger, meta: opts.Meta, parts: opts.Parts, consumer: opts.Consumer}
 	if c.clock == nil {
@@ -205,15 +206,6 @@ func (c *Coordinator) SyncLeadership(img *metadata.Image) {
 	}
 }
 
-// numPartitions is the partition count of the existing offsets topic (its
-// count at creation rules, not the current config), 0 if there is none.
-func (c *Coordinator) numPartitions() int32 {
-	if t := c.meta.Image().Topic(metadata.OffsetsTopic); t != nil {
-		return int32(len(t.Partitions))
-	}
-	return 0
-}
-
 // ErrNoCoordinator is returned by EnsureTopic when the offsets topic cannot
 // be created (COORDINATOR_NOT_AVAILABLE).
 var ErrNoCoordinator = errors.New("group: the group coordinator is not available")
@@ -246,7 +238,7 @@ func (c *Coordinator) EnsureTopic() error {
 	return nil
 }
 
-// Coordinator returns the node that coordinates groupID, or -1 with the
+// CoordinatorFor returns the node that coordinates groupID, or -1 with the
 // Kafka error code when there is none yet.
 func (c *Coordinator) CoordinatorFor(groupID string) (int32, int16) {
 	img := c.meta.Image()
