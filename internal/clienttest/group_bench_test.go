@@ -14,11 +14,16 @@ package clienttest
 // BenchmarkGroupOffsetCommit: 50 committers, each committing to its own
 // group in a loop (OffsetCommit, one partition, waiting for each answer).
 // Reported: commits/s and commit latency p50/p99 in ms.
+//
+// BenchmarkGroupOffsetCommitRate: the same committers at a fixed offered
+// rate (the target: 10,000/s with p99 under 10 ms).
 
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -177,43 +182,13 @@ func BenchmarkGroupJoin10th(b *testing.B) {
 }
 
 func BenchmarkGroupOffsetCommit(b *testing.B) {
-	addr := brokertest.Start(b, nil)
-	const topic, committers = "commit-bench", 50
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
-	req := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, 1, 1
-	req.Topics = append(req.Topics, rt)
-	if _, err := req.RequestWith(context.Background(), cl); err != nil {
-		b.Fatal(err)
-	}
-
-	// Each committer has its own client (its own connection, like
-	// separate consumers) and group; warm up so FindCoordinator and
-	// connection setup are not measured.
-	clients := make([]*kgo.Client, committers)
-	for i := range clients {
-		c, err := kgo.NewClient(kgo.SeedBrokers(addr))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer c.Close()
-		clients[i] = c
-		if err := commitOnce(c, fmt.Sprintf("commit-bench-%d", i), topic, 0); err != nil {
-			b.Fatal(err)
-		}
-	}
-
-	lat := make([][]time.Duration, committers)
+	clients, topic := startCommitters(b)
+	lat := make([][]time.Duration, len(clients))
 	var next atomic.Int64
 	var failed atomic.Value
 	b.ResetTimer()
 	var wg sync.WaitGroup
-	for i := range committers {
+	for i := range clients {
 		wg.Go(func() {
 			group := fmt.Sprintf("commit-bench-%d", i)
 			for {
@@ -235,6 +210,93 @@ func BenchmarkGroupOffsetCommit(b *testing.B) {
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
+	reportCommitLatencies(b, lat)
+}
+
+// BenchmarkGroupOffsetCommitRate offers commits at a fixed rate (open
+// loop: STRATA_COMMIT_RATE per second, default 10,000, spread over the 50
+// committers) instead of as fast as possible, which is how the issue's
+// target is stated: 10,000 commits/s sustained with p99 under 10 ms. A
+// commit's latency runs from the moment it was due, not from when it was
+// sent, so a broker that falls behind shows it in the tail (no coordinated
+// omission).
+func BenchmarkGroupOffsetCommitRate(b *testing.B) {
+	rate := 10000
+	if v := os.Getenv("STRATA_COMMIT_RATE"); v != "" {
+		r, err := strconv.Atoi(v)
+		if err != nil || r <= 0 {
+			b.Fatalf("STRATA_COMMIT_RATE=%q: want a positive integer", v)
+		}
+		rate = r
+	}
+	clients, topic := startCommitters(b)
+	c := len(clients)
+	interval := time.Second / time.Duration(rate) // between two commits, all committers together
+	lat := make([][]time.Duration, c)
+	var failed atomic.Value
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() {
+			group := fmt.Sprintf("commit-bench-%d", i)
+			// Committer i sends commits i, i+c, i+2c, … of the schedule.
+			for n := i; n < b.N; n += c {
+				due := start.Add(time.Duration(n) * interval)
+				time.Sleep(time.Until(due))
+				if err := commitOnce(clients[i], group, topic, int64(n)); err != nil {
+					failed.Store(err)
+					return
+				}
+				lat[i] = append(lat[i], time.Since(due))
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	reportCommitLatencies(b, lat)
+}
+
+// startCommitters starts a broker with a one-partition topic and 50
+// clients, each with its own connection (like separate consumers) and
+// its own group, warmed up so FindCoordinator and connection setup are
+// not measured.
+func startCommitters(b *testing.B) ([]*kgo.Client, string) {
+	addr := brokertest.Start(b, nil)
+	const topic, committers = "commit-bench", 50
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, 1, 1
+	req.Topics = append(req.Topics, rt)
+	if _, err := req.RequestWith(context.Background(), cl); err != nil {
+		b.Fatal(err)
+	}
+	clients := make([]*kgo.Client, committers)
+	for i := range clients {
+		c, err := kgo.NewClient(kgo.SeedBrokers(addr))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(c.Close)
+		clients[i] = c
+		if err := commitOnce(c, fmt.Sprintf("commit-bench-%d", i), topic, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return clients, topic
+}
+
+// reportCommitLatencies reports commits/s over the timed part and the
+// latency percentiles of every commit in ms.
+func reportCommitLatencies(b *testing.B, lat [][]time.Duration) {
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	pct := func(q float64) float64 {
@@ -243,6 +305,7 @@ func BenchmarkGroupOffsetCommit(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(pct(0.999), "p99.9-ms")
 }
 
 // commitOnce commits offset for partition 0 of topic as a group-less
