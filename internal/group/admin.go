@@ -102,17 +102,12 @@ func (c *Coordinator) DescribeGroup(version int16, id string, includeOps bool) k
 		dg.ErrorCode = kerr.InvalidGroupID.Code
 		return dg
 	}
-	s, code := c.shardFor(id)
+	g, code := c.lockGroupByID(id, false)
 	if code != 0 {
 		dg.ErrorCode = code
 		return dg
 	}
-	g := s.lockGroup(id, false)
 	if g == nil {
-		if code := s.ready(); code != 0 {
-			dg.ErrorCode = code
-			return dg
-		}
 		return notFound()
 	}
 	defer g.mu.Unlock()
@@ -164,15 +159,11 @@ func (c *Coordinator) DeleteGroup(id string) int16 {
 	if !validGroupID(id) {
 		return kerr.InvalidGroupID.Code
 	}
-	s, code := c.shardFor(id)
+	g, code := c.lockGroupByID(id, false)
 	if code != 0 {
 		return code
 	}
-	g := s.lockGroup(id, false)
 	if g == nil {
-		if code := s.ready(); code != 0 {
-			return code
-		}
 		return kerr.GroupIDNotFound.Code
 	}
 	defer g.mu.Unlock()
@@ -185,11 +176,11 @@ func (c *Coordinator) DeleteGroup(id string) int16 {
 	for tp := range g.offsets {
 		records = append(records, recordTombstone(offsetKey(g.id, tp.Topic, tp.Partition)))
 	}
-	if err := s.write(records); err != nil {
+	if err := g.shard.write(records); err != nil {
 		return writeErrorCode(err)
 	}
 	g.offsets = map[TopicPartition]Offset{}
-	s.removeLocked(g)
+	g.shard.removeLocked(g)
 	c.log.Info("deleted group", "group", id)
 	return 0
 }

@@ -37,11 +37,10 @@ func (c *Coordinator) syncGroup(req Request, r *kmsg.SyncGroupRequest) (chan *km
 	if !validGroupID(r.Group) {
 		return fail(kerr.InvalidGroupID.Code)
 	}
-	s, code := c.shardFor(r.Group)
+	g, code := c.lockGroupByID(r.Group, false)
 	if code != 0 {
 		return fail(code)
 	}
-	g := s.lockGroup(r.Group, false)
 	if g == nil {
 		return fail(kerr.UnknownMemberID.Code)
 	}
@@ -167,12 +166,11 @@ func (c *Coordinator) Heartbeat(req Request, r *kmsg.HeartbeatRequest) *kmsg.Hea
 		resp.ErrorCode = kerr.InvalidGroupID.Code
 		return resp
 	}
-	s, code := c.shardFor(r.Group)
+	g, code := c.lockGroupByID(r.Group, false)
 	if code != 0 {
 		resp.ErrorCode = code
 		return resp
 	}
-	g := s.lockGroup(r.Group, false)
 	if g == nil {
 		resp.ErrorCode = kerr.UnknownMemberID.Code
 		return resp
@@ -208,12 +206,11 @@ func (c *Coordinator) LeaveGroup(req Request, r *kmsg.LeaveGroupRequest) *kmsg.L
 		resp.ErrorCode = kerr.InvalidGroupID.Code
 		return resp
 	}
-	s, code := c.shardFor(r.Group)
+	g, code := c.lockGroupByID(r.Group, false)
 	if code != 0 {
 		resp.ErrorCode = code
 		return resp
 	}
-	g := s.lockGroup(r.Group, false)
 	if g == nil {
 		resp.ErrorCode = kerr.UnknownMemberID.Code
 		return resp

@@ -49,16 +49,12 @@ func (c *Coordinator) ConsumerGroupHeartbeat(req Request, r *kmsg.ConsumerGroupH
 	if len(r.Group) > maxStringLen {
 		return fail(kerr.InvalidGroupID.Code, "")
 	}
-	s, code := c.shardFor(r.Group)
+	joining := r.MemberEpoch == 0
+	g, code := c.lockGroupByID(r.Group, joining)
 	if code != 0 {
 		return fail(code, "")
 	}
-	joining := r.MemberEpoch == 0
-	g := s.lockGroup(r.Group, joining)
 	if g == nil {
-		if code := s.ready(); code != 0 {
-			return fail(code, "")
-		}
 		return fail(kerr.GroupIDNotFound.Code, fmt.Sprintf("Consumer group %s not found.", r.Group))
 	}
 	defer g.mu.Unlock()
@@ -95,7 +91,7 @@ func (c *Coordinator) ConsumerGroupHeartbeat(req Request, r *kmsg.ConsumerGroupH
 		return resp
 	}
 	if len(recs) > 0 {
-		if err := s.write(append(extra, recordSpecs(recs)...)); err != nil {
+		if err := g.shard.write(append(extra, recordSpecs(recs)...)); err != nil {
 			st.cg.RollbackLast()
 			undoKind()
 			return fail(writeErrorCode(err), "")
@@ -125,15 +121,11 @@ func (c *Coordinator) DescribeConsumerGroup(version int16, id string, includeOps
 	if id == "" || len(id) > maxStringLen {
 		return fail(kerr.InvalidGroupID.Code, "")
 	}
-	s, code := c.shardFor(id)
+	g, code := c.lockGroupByID(id, false)
 	if code != 0 {
 		return fail(code, "")
 	}
-	g := s.lockGroup(id, false)
 	if g == nil {
-		if code := s.ready(); code != 0 {
-			return fail(code, "")
-		}
 		return fail(kerr.GroupIDNotFound.Code, fmt.Sprintf("Group %s not found.", id))
 	}
 	defer g.mu.Unlock()

@@ -281,6 +281,25 @@ func (c *Coordinator) shardFor(groupID string) (*shard, int16) {
 	return s, 0
 }
 
+// lockGroupByID finds groupID's shard and returns the group locked,
+// created first when create. It answers the shard's code when the shard
+// is not this broker's or not loaded (NOT_COORDINATOR,
+// COORDINATOR_LOAD_IN_PROGRESS), also when that changed while the group
+// was looked up, and (nil, 0) when there is no such group: what a missing
+// group means differs by API. Callers check the id first, for the same
+// reason.
+func (c *Coordinator) lockGroupByID(groupID string, create bool) (*Group, int16) {
+	s, code := c.shardFor(groupID)
+	if code != 0 {
+		return nil, code
+	}
+	g := s.lockGroup(groupID, create)
+	if g == nil {
+		return nil, s.ready()
+	}
+	return g, 0
+}
+
 // WaitLoaded waits, at most max, until the shard of groupID has loaded
 // (or turned out not to be this broker's). FindCoordinator calls it so
 // that a client told "this broker" right after the offsets topic was

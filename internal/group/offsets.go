@@ -19,24 +19,16 @@ type PartitionExists func(topic string, partition int32) bool
 func (c *Coordinator) OffsetCommit(req Request, r *kmsg.OffsetCommitRequest, exists PartitionExists) *kmsg.OffsetCommitResponse {
 	resp := r.ResponseKind().(*kmsg.OffsetCommitResponse)
 	resp.Version = req.Version
-	// Every partition starts with the group-level verdict, if any.
-	code := int16(0)
+	// Every partition gets the group-level verdict, if any.
 	if !validGroupID(r.Group) {
-		code = kerr.InvalidGroupID.Code
+		return commitAll(resp, r, kerr.InvalidGroupID.Code)
 	}
-	var s *shard
-	if code == 0 {
-		s, code = c.shardFor(r.Group)
-	}
+	instance := r.InstanceID
+	g, code := c.lockGroupByID(r.Group, r.Generation < 0)
 	if code != 0 {
 		return commitAll(resp, r, code)
 	}
-	instance := r.InstanceID
-	g := s.lockGroup(r.Group, r.Generation < 0)
 	if g == nil {
-		if code := s.ready(); code != 0 {
-			return commitAll(resp, r, code)
-		}
 		// A generation >= 0 names a rebalance the coordinator never saw.
 		return commitAll(resp, r, kerr.IllegalGeneration.Code)
 	}
@@ -87,7 +79,7 @@ func (c *Coordinator) OffsetCommit(req Request, r *kmsg.OffsetCommitRequest, exi
 	if len(records) == 0 {
 		return resp
 	}
-	if err := s.write(records); err != nil {
+	if err := g.shard.write(records); err != nil {
 		code := writeErrorCode(err)
 		for _, p := range toWrite {
 			resp.Topics[p.ti].Partitions[p.pi].ErrorCode = code
@@ -151,16 +143,12 @@ func (c *Coordinator) FetchOffsets(groupID, memberID string, memberEpoch int32, 
 	if len(groupID) > maxStringLen {
 		return FetchedOffsets{Code: kerr.InvalidGroupID.Code}
 	}
-	s, code := c.shardFor(groupID)
+	g, code := c.lockGroupByID(groupID, false)
 	if code != 0 {
 		return FetchedOffsets{Code: code}
 	}
 	var out FetchedOffsets
-	g := s.lockGroup(groupID, false)
 	if g == nil {
-		if code := s.ready(); code != 0 {
-			return FetchedOffsets{Code: code}
-		}
 		for _, rt := range topics {
 			out.Topics = append(out.Topics, missingOffsets(rt))
 		}
@@ -234,17 +222,13 @@ func (c *Coordinator) OffsetDelete(req Request, r *kmsg.OffsetDeleteRequest) *km
 		resp.ErrorCode = kerr.InvalidGroupID.Code
 		return resp
 	}
-	s, code := c.shardFor(r.Group)
+	g, code := c.lockGroupByID(r.Group, false)
 	if code != 0 {
 		resp.ErrorCode = code
 		return resp
 	}
-	g := s.lockGroup(r.Group, false)
 	if g == nil {
 		resp.ErrorCode = kerr.GroupIDNotFound.Code
-		if code := s.ready(); code != 0 {
-			resp.ErrorCode = code
-		}
 		return resp
 	}
 	defer g.mu.Unlock()
@@ -283,7 +267,7 @@ func (c *Coordinator) OffsetDelete(req Request, r *kmsg.OffsetDeleteRequest) *km
 		resp.Topics = append(resp.Topics, st)
 	}
 	if len(records) > 0 {
-		if err := s.write(records); err != nil {
+		if err := g.shard.write(records); err != nil {
 			resp.ErrorCode = writeErrorCode(err)
 			resp.Topics = nil
 			return resp

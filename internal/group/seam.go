@@ -73,15 +73,11 @@ type ConsumerProtocol interface {
 // COORDINATOR_LOAD_IN_PROGRESS), GROUP_ID_NOT_FOUND for a missing group
 // when create is false, or the write's error.
 func (c *Coordinator) UpdateGroup(id string, create bool, fn func(g *Group) (recs []record.RecordSpec, apply func(), code int16)) int16 {
-	s, code := c.shardFor(id)
+	g, code := c.lockGroupByID(id, create)
 	if code != 0 {
 		return code
 	}
-	g := s.lockGroup(id, create)
 	if g == nil {
-		if code := s.ready(); code != 0 {
-			return code
-		}
 		return kerr.GroupIDNotFound.Code
 	}
 	defer g.mu.Unlock()
@@ -90,7 +86,7 @@ func (c *Coordinator) UpdateGroup(id string, create bool, fn func(g *Group) (rec
 		return code
 	}
 	if len(recs) > 0 {
-		if err := s.write(recs); err != nil {
+		if err := g.shard.write(recs); err != nil {
 			return writeErrorCode(err)
 		}
 	}
