@@ -157,17 +157,22 @@ func (p *Partition) FinishAppend(res storage.AppendResult) error {
 	if err := p.log.WaitSynced(res); err != nil {
 		return err
 	}
-	p.advance()
+	// NB: only to the recovery point, not the log end: appends made while
+	// this fsync ran are not on disk yet, and no consumer may read what a
+	// power failure could take back from an fsync-before-ack log.
+	p.advanceTo(p.log.RecoveryPoint())
 	return nil
 }
 
 // advance moves the HW to the log end (single node: ISR = leader) and
 // wakes waiting fetches.
-func (p *Partition) advance() {
-	leo := p.log.LogEndOffset()
+func (p *Partition) advance() { p.advanceTo(p.log.LogEndOffset()) }
+
+// advanceTo moves the HW up to end (never down) and wakes waiting fetches.
+func (p *Partition) advanceTo(end int64) {
 	p.mu.Lock()
-	if leo > p.mu.hw {
-		p.mu.hw = leo
+	if end > p.mu.hw {
+		p.mu.hw = end
 	}
 	hw := p.mu.hw
 	for _, ch := range p.mu.waiters {

@@ -495,6 +495,9 @@ func (l *Log) flushDue(now time.Time) bool {
 	return !since.IsZero() && now.Sub(since).Milliseconds() >= cfg.FlushMs
 }
 
+// RecoveryPoint is the offset below which everything is fsynced.
+func (l *Log) RecoveryPoint() int64 { return l.recoveryPoint.Load() }
+
 // LogStartOffset is the first offset still readable.
 func (l *Log) LogStartOffset() int64 { return l.logStart.Load() }
 

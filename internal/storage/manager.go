@@ -46,6 +46,10 @@ type ManagerOptions struct {
 	// plus those evicted and still waiting out fileCloseGrace, a quarter of
 	// the bound (default: half the process's RLIMIT_NOFILE, at most 16384).
 	MaxOpenFiles int
+	// SyncFile, if set, replaces the fdatasync that makes a segment file's
+	// data durable: for tests that need to see when an append waits for
+	// it, and for fault injection.
+	SyncFile func(*os.File) error
 	// IdleFileInterval is how often segment files unused since the last
 	// look are closed (2 min): a file idle for one to two intervals goes.
 	IdleFileInterval time.Duration
@@ -225,6 +229,9 @@ func OpenManager(dir string, opts ManagerOptions) (*Manager, error) {
 		flushReq: make(chan *Log, 1024),
 		m:        m,
 		syncFile: syncData,
+	}
+	if opts.SyncFile != nil {
+		m.env.syncFile = opts.SyncFile
 	}
 	marker := filepath.Join(dir, cleanShutdownFile)
 	if _, err := os.Stat(marker); err == nil {
