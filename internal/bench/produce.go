@@ -158,26 +158,38 @@ func (p *producer) err() error {
 // pacer spaces a producer's records evenly at a fixed rate. It follows a
 // schedule rather than sleeping a fixed gap, so a late wakeup is made up
 // by sending the records that are due at once.
+//
+// A pacer is shared by a run's producers; each waits on its own timer.
 type pacer struct {
 	start    time.Time
 	interval float64 // ns between records; 0: no pacing
 }
 
-func (pc *pacer) wait(i int64, stop <-chan struct{}) bool {
+// waitOn sleeps until record i is due on *t, creating the timer on first
+// use and resetting it after, so that pacing allocates nothing per
+// record. It reports false if stop closed first.
+func (pc *pacer) waitOn(t **time.Timer, i int64, stop <-chan struct{}) bool {
 	if pc.interval == 0 {
 		return true
 	}
 	due := pc.start.Add(time.Duration(float64(i) * pc.interval))
-	if d := time.Until(due); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-stop:
-			return false
-		}
+	d := time.Until(due)
+	if d <= 0 {
+		return true
 	}
-	return true
+	tm := *t
+	if tm == nil {
+		tm = time.NewTimer(d)
+		*t = tm
+	} else {
+		tm.Reset(d) // Go 1.23+: no stale value to drain
+	}
+	select {
+	case <-tm.C:
+		return true
+	case <-stop:
+		return false
+	}
 }
 
 // stopper is closed when a run must stop early: its duration is up or the
@@ -215,8 +227,14 @@ func (s *stopper) stop() {
 // many it sent.
 func (p *producer) produceLoop(ctx context.Context, id, n int, total int64, pc *pacer, st *stopper) int64 {
 	var sent int64
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for seq := int64(id); total == 0 || seq < total; seq += int64(n) {
-		if st.hit.Load() || !pc.wait(sent, st.ch) {
+		if st.hit.Load() || !pc.waitOn(&timer, sent, st.ch) {
 			break
 		}
 		r := p.take(st.ch)
