@@ -23,6 +23,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/strata-io/strata/internal/bench"
 )
 
 // lineReader splits one input line into a record, as Kafka's
@@ -143,36 +145,6 @@ func parseHeaderFlags(hs []string) ([]kgo.RecordHeader, error) {
 	return out, nil
 }
 
-// parseAcks maps Kafka's acks values to franz-go's, and says whether
-// idempotent writes can stay on (they require acks=all).
-func parseAcks(s string) (acks kgo.Acks, idempotent bool, err error) {
-	switch s {
-	case "all", "-1":
-		return kgo.AllISRAcks(), true, nil
-	case "1":
-		return kgo.LeaderAck(), false, nil
-	case "0":
-		return kgo.NoAck(), false, nil
-	}
-	return kgo.Acks{}, false, fmt.Errorf("--acks %q: want 0, 1, all or -1", s)
-}
-
-func parseCompression(s string) (kgo.CompressionCodec, error) {
-	switch s {
-	case "none":
-		return kgo.NoCompression(), nil
-	case "gzip":
-		return kgo.GzipCompression(), nil
-	case "snappy":
-		return kgo.SnappyCompression(), nil
-	case "lz4":
-		return kgo.Lz4Compression(), nil
-	case "zstd":
-		return kgo.ZstdCompression(), nil
-	}
-	return kgo.CompressionCodec{}, fmt.Errorf("--compression %q: want none, gzip, snappy, lz4 or zstd", s)
-}
-
 // produceProperties maps kafka-console-producer.sh --property names to our
 // flags.
 var produceProperties = map[string]string{
@@ -244,11 +216,11 @@ command says why and exits 1.`,
 			if err != nil {
 				return err
 			}
-			ack, idempotent, err := parseAcks(acks)
+			ack, idempotent, err := bench.ParseAcks(acks)
 			if err != nil {
 				return err
 			}
-			codec, err := parseCompression(compression)
+			codec, err := bench.ParseCompression(compression)
 			if err != nil {
 				return err
 			}

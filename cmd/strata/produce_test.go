@@ -132,41 +132,6 @@ func TestLineReaderValidate(t *testing.T) {
 	}
 }
 
-func TestParseAcks(t *testing.T) {
-	for _, tc := range []struct {
-		in         string
-		want       kgo.Acks
-		idempotent bool
-		ok         bool
-	}{
-		{"all", kgo.AllISRAcks(), true, true},
-		{"-1", kgo.AllISRAcks(), true, true},
-		{"1", kgo.LeaderAck(), false, true},
-		{"0", kgo.NoAck(), false, true},
-		{"2", kgo.Acks{}, false, false},
-		{"ALL", kgo.Acks{}, false, false},
-		{"", kgo.Acks{}, false, false},
-	} {
-		got, idem, err := parseAcks(tc.in)
-		if (err == nil) != tc.ok || got != tc.want || idem != tc.idempotent {
-			t.Errorf("parseAcks(%q) = %v, %v, %v", tc.in, got, idem, err)
-		}
-	}
-}
-
-func TestParseCompression(t *testing.T) {
-	for _, ok := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
-		if _, err := parseCompression(ok); err != nil {
-			t.Errorf("parseCompression(%q): %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "brotli", "GZIP", "producer"} {
-		if _, err := parseCompression(bad); err == nil {
-			t.Errorf("parseCompression(%q) accepted", bad)
-		}
-	}
-}
-
 func TestParseHeaderFlags(t *testing.T) {
 	got, err := parseHeaderFlags([]string{"a=1", "b=", "a=x=y"})
 	if err != nil {

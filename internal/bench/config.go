@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -86,11 +87,14 @@ type ProduceConfig struct {
 	Producers     int           // clients, each with its own connections
 	Linger        time.Duration
 	BatchMaxBytes int32
-	Compression   string
+	Compression   string // none ("" too), gzip, snappy, lz4, zstd
 	Keys          KeyMode
 	Rate          float64 // records/s over all producers; 0: as fast as possible
 	MaxInflight   int     // produce requests in flight per broker without idempotence
 }
+
+// codec is the compression name, "" meaning none.
+func (c *ProduceConfig) codec() string { return cmp.Or(c.Compression, "none") }
 
 func (c *ProduceConfig) validate() error {
 	if err := c.Common.validate(); err != nil {
@@ -110,10 +114,10 @@ func (c *ProduceConfig) validate() error {
 	case c.MaxInflight < 1:
 		return fmt.Errorf("--max-inflight %d: want at least 1", c.MaxInflight)
 	}
-	if _, _, err := parseAcks(c.Acks); err != nil {
+	if _, _, err := ParseAcks(c.Acks); err != nil {
 		return err
 	}
-	_, err := parseCompression(c.Compression)
+	_, err := ParseCompression(c.codec())
 	return err
 }
 
@@ -163,9 +167,10 @@ func (c *E2EConfig) validate() error {
 	return nil
 }
 
-// parseAcks maps Kafka's acks spellings to franz-go's and says whether
-// idempotent writes can stay on (they need acks=all).
-func parseAcks(s string) (kgo.Acks, bool, error) {
+// ParseAcks maps Kafka's acks spellings to franz-go's and says whether
+// idempotent writes can stay on (they need acks=all). strata produce uses
+// it too, so both commands take the same values.
+func ParseAcks(s string) (kgo.Acks, bool, error) {
 	switch s {
 	case "all", "-1":
 		return kgo.AllISRAcks(), true, nil
@@ -177,9 +182,11 @@ func parseAcks(s string) (kgo.Acks, bool, error) {
 	return kgo.Acks{}, false, fmt.Errorf("--acks %q: want 0, 1, all or -1", s)
 }
 
-func parseCompression(s string) (kgo.CompressionCodec, error) {
+// ParseCompression maps a Kafka compression.type (except "producer",
+// which only a topic can have) to franz-go's codec.
+func ParseCompression(s string) (kgo.CompressionCodec, error) {
 	switch s {
-	case "none", "":
+	case "none":
 		return kgo.NoCompression(), nil
 	case "gzip":
 		return kgo.GzipCompression(), nil

@@ -56,8 +56,8 @@ func poolSize(valueSize int, stamp bool) int {
 }
 
 func newProducer(cfg *ProduceConfig, id int, m *meter, stamp bool, extra ...kgo.Opt) (*producer, error) {
-	acks, idempotent, _ := parseAcks(cfg.Acks)
-	codec, _ := parseCompression(cfg.Compression)
+	acks, idempotent, _ := ParseAcks(cfg.Acks)
+	codec, _ := ParseCompression(cfg.codec())
 	slots := poolSize(len(cfg.Payload), stamp)
 	opts := []kgo.Opt{
 		kgo.DefaultProduceTopic(cfg.Topic),
