@@ -2,7 +2,7 @@ package crashtest
 
 import (
 	"context"
-	"sync"
+	"math"
 	"testing"
 	"time"
 
@@ -52,63 +52,24 @@ func TestConsumerGroup848SurvivesKill(t *testing.T) {
 	epoch := jr.MemberEpoch
 	cl.Close()
 
-	var (
-		mu          sync.Mutex
-		acked, sent int64
-		stopped     = make(chan struct{})
-	)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		defer close(stopped)
-		ccl, err := kgo.NewClient(kgo.SeedBrokers(b.addr), kgo.RetryTimeout(time.Second))
-		if err != nil {
-			return
+	lo, hi := killWhileCommitting(t, b, int64(10+rng.IntN(200)), math.MaxInt64, func(ctx context.Context, cl *kgo.Client, n int64) error {
+		req := kmsg.NewPtrOffsetCommitRequest()
+		req.Version = 9
+		req.Group, req.MemberID, req.Generation = group, "member-1", epoch
+		rt := kmsg.NewOffsetCommitRequestTopic()
+		rt.Topic = topic
+		for p := range int32(partitions) {
+			rp := kmsg.NewOffsetCommitRequestTopicPartition()
+			rp.Partition, rp.Offset = p, n
+			rt.Partitions = append(rt.Partitions, rp)
 		}
-		defer ccl.Close()
-		for n := int64(1); ctx.Err() == nil; n++ {
-			req := kmsg.NewPtrOffsetCommitRequest()
-			req.Version = 9
-			req.Group, req.MemberID, req.Generation = group, "member-1", epoch
-			rt := kmsg.NewOffsetCommitRequestTopic()
-			rt.Topic = topic
-			for p := range int32(partitions) {
-				rp := kmsg.NewOffsetCommitRequestTopicPartition()
-				rp.Partition, rp.Offset = p, n
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			req.Topics = append(req.Topics, rt)
-			mu.Lock()
-			sent = n
-			mu.Unlock()
-			resp, err := req.RequestWith(ctx, ccl)
-			if err != nil || resp.Topics[0].Partitions[0].ErrorCode != 0 {
-				return
-			}
-			mu.Lock()
-			acked = n
-			mu.Unlock()
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err == nil {
+			err = kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode)
 		}
-	}()
-	target := int64(10 + rng.IntN(200))
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		mu.Lock()
-		a := acked
-		mu.Unlock()
-		if a >= target || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	b.kill()
-	cancel()
-	<-stopped
-	mu.Lock()
-	lo, hi := acked, sent
-	mu.Unlock()
-	if lo < 1 {
-		t.Fatal("no commit acknowledged before the kill")
-	}
-	t.Logf("killed after commit %d acknowledged, %d sent", lo, hi)
+		return err
+	})
 
 	b.start()
 	cl, err = kgo.NewClient(kgo.SeedBrokers(b.addr))

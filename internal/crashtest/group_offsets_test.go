@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,63 +41,18 @@ func TestGroupCommitsSurviveKill(t *testing.T) {
 
 	// The committer commits offset n to every partition, n = 1, 2, ...,
 	// with a fresh admin commit each time (generation -1, as tools do).
-	var (
-		mu      sync.Mutex
-		acked   int64 // highest n whose commit was acknowledged
-		sent    int64 // highest n sent
-		stopped = make(chan struct{})
-	)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		defer close(stopped)
-		ccl, err := kgo.NewClient(kgo.SeedBrokers(b.addr), kgo.RetryTimeout(time.Second))
-		if err != nil {
-			return
-		}
-		defer ccl.Close()
-		cadm := kadm.NewClient(ccl)
-		for n := int64(1); n <= per && ctx.Err() == nil; n++ {
-			offs := make(kadm.Offsets)
-			for p := range int32(partitions) {
-				offs.Add(kadm.Offset{Topic: topic, Partition: p, At: n, LeaderEpoch: -1})
-			}
-			mu.Lock()
-			sent = n
-			mu.Unlock()
-			rs, err := cadm.CommitOffsets(ctx, group, offs)
-			if err == nil {
-				err = rs.Error()
-			}
-			if err != nil {
-				return // the broker is gone
-			}
-			mu.Lock()
-			acked = n
-			mu.Unlock()
-		}
-	}()
 	// Kill once a random number of commits were acknowledged.
-	target := int64(20 + rng.IntN(200))
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		mu.Lock()
-		a := acked
-		mu.Unlock()
-		if a >= target || time.Now().After(deadline) {
-			break
+	lo, hi := killWhileCommitting(t, b, int64(20+rng.IntN(200)), per, func(ctx context.Context, cl *kgo.Client, n int64) error {
+		offs := make(kadm.Offsets)
+		for p := range int32(partitions) {
+			offs.Add(kadm.Offset{Topic: topic, Partition: p, At: n, LeaderEpoch: -1})
 		}
-		time.Sleep(time.Millisecond)
-	}
-	b.kill()
-	cancel()
-	<-stopped
-	mu.Lock()
-	lo, hi := acked, sent
-	mu.Unlock()
-	if lo < 1 {
-		t.Fatalf("no commit was acknowledged before the kill")
-	}
-	t.Logf("killed after commit %d acknowledged, %d sent", lo, hi)
+		rs, err := kadm.NewClient(cl).CommitOffsets(ctx, group, offs)
+		if err == nil {
+			err = rs.Error()
+		}
+		return err
+	})
 
 	b.start()
 	cl, err = kgo.NewClient(kgo.SeedBrokers(b.addr))
