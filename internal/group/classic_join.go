@@ -340,8 +340,10 @@ func (g *Group) updateAndWaitLocked(req Request, old, m *classicMember) (chan *k
 
 // replaceStaticLocked gives a rejoining static member (known instance id,
 // no member id) a new member id in place of the old one, which is fenced
-// (KIP-345). A Stable group with unchanged protocols does not rebalance:
-// the member gets the current generation back.
+// (KIP-345). A Stable group does not rebalance unless the member's new
+// protocols would change the group's chosen protocol, as in Kafka: the
+// metadata bytes themselves may differ (a restarted consumer owns no
+// partitions yet), the member gets the current generation back.
 func (g *Group) replaceStaticLocked(req Request, old, m *classicMember) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
 	g.failWaitersLocked(old, kerr.FencedInstanceID.Code)
 	if old.sessionTimer != nil {
@@ -353,7 +355,7 @@ func (g *Group) replaceStaticLocked(req Request, old, m *classicMember) (chan *k
 	nm.sessionTimeout, nm.rebalanceTimeout = m.sessionTimeout, m.rebalanceTimeout
 	nm.lastSeen = g.shard.c.now()
 	nm.sessionTimer = nil
-	same := sameProtocols(old.protocols, m.protocols)
+	nm.protocols = m.protocols
 	delete(g.members, old.id)
 	g.members[nm.id] = &nm
 	for i, id := range g.joinOrder {
@@ -367,7 +369,7 @@ func (g *Group) replaceStaticLocked(req Request, old, m *classicMember) (chan *k
 		g.leader = nm.id
 	}
 	g.scheduleSessionLocked(&nm)
-	if g.state == StateStable && same {
+	if g.state == StateStable && g.voteLocked() == g.protocol {
 		if err := g.shard.write(recs(g.groupRecordLocked())); err != nil {
 			// Undo, as Kafka does when the record cannot be written.
 			delete(g.members, nm.id)
@@ -393,7 +395,6 @@ func (g *Group) replaceStaticLocked(req Request, old, m *classicMember) (chan *k
 		}
 		return nil, resp
 	}
-	nm.protocols = m.protocols
 	nm.joinWait = nil
 	nm.syncWait = nil
 	return g.updateAndWaitLocked(req, &nm, &nm)
