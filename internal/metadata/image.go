@@ -30,6 +30,15 @@ type Broker struct {
 	Host   string `json:"host"`
 	Port   int32  `json:"port"`
 	Rack   string `json:"rack,omitempty"`
+	// Fenced brokers are registered but not alive: they lead nothing, are
+	// in no ISR and are not listed to clients.
+	Fenced bool `json:"fenced,omitempty"`
+	// Epoch grows with every registration of the broker (Kafka's broker
+	// epoch: the metadata offset of its registration record).
+	Epoch int64 `json:"epoch,omitempty"`
+	// ControllerAddr is the broker's controller listener ("" if it has
+	// none).
+	ControllerAddr string `json:"controller_addr,omitempty"`
 }
 
 // Partition is one partition's placement and leadership.
@@ -42,6 +51,11 @@ type Partition struct {
 	LeaderEpoch int32 `json:"leader_epoch"`
 	// PartitionEpoch grows with every change of the partition's state.
 	PartitionEpoch int32 `json:"partition_epoch"`
+	// AddingReplicas and RemovingReplicas are set while a reassignment
+	// runs: Replicas holds the union of old and target replicas until the
+	// adding ones are in the ISR, then becomes the target.
+	AddingReplicas   []int32 `json:"adding_replicas,omitempty"`
+	RemovingReplicas []int32 `json:"removing_replicas,omitempty"`
 }
 
 // Topic is a topic and its partitions (index = partition id).
