@@ -60,12 +60,15 @@ type Log struct {
 		firstBatchSeen bool       // the active segment has a first batch...
 		firstBatchTs   int64      // ...with this max timestamp (segment.ms)
 		epochs         *epochCache
-		prod           producerTracker
-		unflushedMsgs  int64     // records appended since the last flush began
-		unflushedSince time.Time // when the oldest unflushed append happened; zero if none
-		newSegs        bool      // segments created since the last flush: the dir needs an fsync
-		newDir         bool      // the directory was created: its entry in the data dir needs an fsync
-		topicIDDirty   bool      // partition.metadata was written but not fsynced
+		// recoveredEpochs are epochs recovery found before the cache
+		// was loaded (see noteRecoveredEpochsLocked).
+		recoveredEpochs []epochEntry
+		prod            producerTracker
+		unflushedMsgs   int64     // records appended since the last flush began
+		unflushedSince  time.Time // when the oldest unflushed append happened; zero if none
+		newSegs         bool      // segments created since the last flush: the dir needs an fsync
+		newDir          bool      // the directory was created: its entry in the data dir needs an fsync
+		topicIDDirty    bool      // partition.metadata was written but not fsynced
 		// snapshotAt is the offset of the producer snapshot on disk that
 		// holds the current producer state, -1 if none does: a clean
 		// shutdown of an idle log then writes no snapshot.

@@ -33,6 +33,9 @@ type scanResult struct {
 	firstTs    int64 // max timestamp of the first batch, -1 if none
 	lastPos    int64 // position of the last good batch, -1 if none
 	stop       error // why scanning stopped before size (ErrCorrupt), nil at a clean end
+	// epochs are where each leader epoch first appears in the good
+	// batches (increasing epochs only), for rebuilding the epoch cache.
+	epochs []epochEntry
 }
 
 // scanSegment reads the batches of a segment file up to size and rebuilds
@@ -55,6 +58,9 @@ func scanSegment(f *os.File, base, size, interval int64, checkCRC bool) (res sca
 		}
 		if res.lastPos < 0 {
 			res.firstTs = h.MaxTimestamp
+		}
+		if n := len(res.epochs); h.LeaderEpoch >= 0 && (n == 0 || h.LeaderEpoch > res.epochs[n-1].epoch) {
+			res.epochs = append(res.epochs, epochEntry{epoch: h.LeaderEpoch, start: h.BaseOffset})
 		}
 		res.indexer.add(res.ix, pos, int64(h.Size()), h.LastOffset(), h.MaxTimestamp)
 		res.validBytes = pos + int64(h.Size())
@@ -228,6 +234,9 @@ func openLog(env *storeEnv, tp TopicPartition, dir string, cfg Config, meta logM
 		env.logger.Warn("ignoring corrupt leader epoch checkpoint", "dir", dir, "err", err)
 	}
 	l.mu.epochs = epochs
+	recovered := l.mu.recoveredEpochs
+	l.mu.recoveredEpochs = nil
+	l.noteRecoveredEpochsLocked(recovered)
 	// NB: an epoch starting exactly at the log end (a leader elected after
 	// the last append, e.g. every new empty partition's epoch 0 at 0) is
 	// kept, not dropped as Kafka's load does: the partition would assign it
@@ -393,6 +402,7 @@ func (l *Log) recoverSegmentsLocked(segs []*segment, recoveryPoint int64) ([]*se
 		if err := s.persistIndex(res.ix); err != nil {
 			return nil, nil, err
 		}
+		l.noteRecoveredEpochsLocked(res.epochs)
 		if i == len(segs)-1 {
 			last = &res
 		}
@@ -482,4 +492,26 @@ func (l *Log) recoverActiveLocked(s *segment) (int64, error) {
 	}
 	_ = segs
 	return l.activateLocked(s, res)
+}
+
+// noteRecoveredEpochsLocked adds the epochs recovery found in re-read
+// batches to the leader epoch cache (as Kafka's recovery does): the
+// checkpoint is written without an fsync, so after a power failure it may
+// miss epochs the log holds, and a follower truncating by epochs would
+// then cut at the wrong offset. Before the cache is loaded they are kept
+// for openLog.
+func (l *Log) noteRecoveredEpochsLocked(entries []epochEntry) {
+	if l.mu.epochs == nil {
+		l.mu.recoveredEpochs = append(l.mu.recoveredEpochs, entries...)
+		return
+	}
+	changed := false
+	for _, e := range entries {
+		changed = l.mu.epochs.assign(e.epoch, e.start) || changed
+	}
+	if changed {
+		if err := l.mu.epochs.persist(); err != nil {
+			l.env.logger.Warn("writing leader epoch checkpoint", "dir", l.dir, "err", err)
+		}
+	}
 }
