@@ -15,7 +15,7 @@ import (
 // BrokerDefs are the broker configs Strata understands, with Kafka's
 // defaults. Dynamic ones can be changed at runtime with AlterConfigs /
 // IncrementalAlterConfigs on the broker resource.
-var BrokerDefs = newSet(append(append(coreDefs, groupDefs...), cleanerDefs...))
+var BrokerDefs = newSet(append(append(append(coreDefs, groupDefs...), cleanerDefs...), controllerDefs...))
 
 var coreDefs = []Def{
 	intDef("node.id", 1, 0, math.MaxInt32, "This broker's id."),
@@ -76,7 +76,10 @@ func NewBroker(set map[string]string) (Broker, error) {
 			return Broker{}, err
 		}
 	}
-	return b, checkGroupConfigs(b)
+	if err := checkGroupConfigs(b); err != nil {
+		return b, err
+	}
+	return b, checkControllerConfigs(b)
 }
 
 func (b *Broker) put(name, v string) error {

@@ -26,6 +26,11 @@ type Options struct {
 	Clock Clock
 	// Consumer plugs in the KIP-848 protocol; nil: classic groups only.
 	Consumer ConsumerProtocol
+	// Voters is the number of metadata quorum voters (0 counts as 1: a
+	// lone node). offsets.topic.replication.factor is capped at it, so a
+	// single node (or a cluster of fewer voters than the configured
+	// factor) can create __consumer_offsets.
+	Voters int
 }
 
 // settings are the coordinator's broker configs, read once at start (as
@@ -99,6 +104,9 @@ type Coordinator struct {
 // __consumer_offsets partition this broker leads.
 func New(opts Options) *Coordinator {
 	c := &Coordinator{nodeID: opts.NodeID, cfg: settingsFrom(opts.Config), clock: opts.Clock, log: opts.Logger, meta: opts.Meta, parts: opts.Parts, consumer: opts.Consumer}
+	if v := int16(max(opts.Voters, 1)); c.cfg.replicationFactor > v {
+		c.cfg.replicationFactor = v
+	}
 	if c.clock == nil {
 		c.clock = SystemClock{}
 	}
@@ -214,10 +222,10 @@ var ErrNoCoordinator = errors.New("group: the group coordinator is not available
 // does on the first FindCoordinator.
 //
 // NB: offsets.topic.replication.factor defaults to 3 as in Kafka, but is
-// capped at the number of registered brokers so that a single node works
-// out of the box (Kafka would refuse to create the topic and answer
-// COORDINATOR_NOT_AVAILABLE until enough brokers exist). The cluster issue
-// revisits this once replication exists.
+// capped at the number of quorum voters (Options.Voters) so that a single
+// node works out of the box. As in Kafka, the topic is not created until
+// that many brokers are registered and unfenced: until then
+// FindCoordinator answers COORDINATOR_NOT_AVAILABLE and clients retry.
 func (c *Coordinator) EnsureTopic() error {
 	if c.meta.Image().Topic(metadata.OffsetsTopic) != nil {
 		return nil
@@ -230,6 +238,11 @@ func (c *Coordinator) EnsureTopic() error {
 	err := c.meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
 		return metadata.InternalTopicRecords(img, metadata.OffsetsTopic, c.cfg.numPartitions, c.cfg.replicationFactor, configs)
 	})
+	if errors.Is(err, metadata.ErrInvalidReplicationFactor) {
+		// Not enough brokers yet: expected while a cluster starts.
+		c.log.Debug("the offsets topic waits for brokers", "err", err)
+		return errors.Join(ErrNoCoordinator, err)
+	}
 	if err != nil {
 		c.log.Error("creating the offsets topic", "err", err)
 		return errors.Join(ErrNoCoordinator, err)

@@ -3,7 +3,6 @@ package metadata
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 
 	"github.com/strata-io/strata/internal/config"
@@ -112,39 +111,11 @@ func CreateTopicRecords(img *Image, bc config.Broker, spec TopicSpec) ([]Record,
 		}
 	}
 	t := &Topic{Name: spec.Name, ID: NewUUID(), Configs: spec.Configs}
-	t.Partitions = newPartitions(assignment)
+	var err error
+	if t.Partitions, err = newPartitions(img, 0, assignment); err != nil {
+		return nil, err
+	}
 	return []Record{{Type: TypeCreateTopic, Topic: t}}, nil
-}
-
-func newPartitions(assignment [][]int32) []Partition {
-	ps := make([]Partition, len(assignment))
-	for i, replicas := range assignment {
-		ps[i] = Partition{Replicas: replicas, ISR: append([]int32(nil), replicas...), Leader: replicas[0]}
-	}
-	return ps
-}
-
-// placeReplicas spreads n partitions' replicas over the brokers: partition
-// i starts at broker (start+i) and takes the next rf brokers, so leaders
-// and replicas are even. first is the first new partition's index.
-func placeReplicas(img *Image, first, n, rf int) ([][]int32, error) {
-	brokers := img.BrokerIDs()
-	if rf <= 0 {
-		return nil, fmt.Errorf("%w: %d (must be at least 1)", ErrInvalidReplicationFactor, rf)
-	}
-	if rf > len(brokers) {
-		return nil, fmt.Errorf("%w: replication factor %d is larger than the %d available brokers", ErrInvalidReplicationFactor, rf, len(brokers))
-	}
-	start := rand.IntN(len(brokers))
-	out := make([][]int32, n)
-	for i := range out {
-		replicas := make([]int32, rf)
-		for j := range replicas {
-			replicas[j] = brokers[(start+first+i+j)%len(brokers)]
-		}
-		out[i] = replicas
-	}
-	return out, nil
 }
 
 func validateAssignment(img *Image, a [][]int32) error {
@@ -197,7 +168,11 @@ func CreatePartitionsRecords(img *Image, name string, total int32, assignment []
 			return nil, err
 		}
 	}
-	return []Record{{Type: TypeCreatePartitions, TopicID: t.ID, NewPartitions: newPartitions(assignment)}}, nil
+	ps, err := newPartitions(img, int(cur), assignment)
+	if err != nil {
+		return nil, err
+	}
+	return []Record{{Type: TypeCreatePartitions, TopicID: t.ID, NewPartitions: ps}}, nil
 }
 
 // OffsetsTopic is the internal topic of the group coordinator.
@@ -217,8 +192,9 @@ var ErrInternalTopic = fmt.Errorf("%w: the operation is not allowed on an intern
 // Unlike CreateTopicRecords it does not pass configs through user
 // validation: the broker sets configs (cleanup.policy=compact) that a
 // client may not yet be allowed to set. It returns nil if the topic
-// exists. The replication factor is capped at the number of registered
-// brokers, so a single node works out of the box.
+// exists, and ErrInvalidReplicationFactor while fewer than rf brokers are
+// registered and unfenced (the caller answers COORDINATOR_NOT_AVAILABLE
+// meanwhile, as Kafka does); the caller caps rf (see group.Options.Voters).
 func InternalTopicRecords(img *Image, name string, partitions int32, rf int16, configs map[string]string) ([]Record, error) {
 	if img.Topics[name] != nil {
 		return nil, nil
@@ -226,14 +202,13 @@ func InternalTopicRecords(img *Image, name string, partitions int32, rf int16, c
 	if partitions <= 0 || partitions > MaxPartitionsPerTopic {
 		return nil, fmt.Errorf("%w: %d", ErrInvalidPartitions, partitions)
 	}
-	if n := len(img.Brokers); int(rf) > n {
-		rf = int16(n)
-	}
 	assignment, err := placeReplicas(img, 0, int(partitions), int(rf))
 	if err != nil {
 		return nil, err
 	}
 	t := &Topic{Name: name, ID: NewUUID(), Configs: configs}
-	t.Partitions = newPartitions(assignment)
+	if t.Partitions, err = newPartitions(img, 0, assignment); err != nil {
+		return nil, err
+	}
 	return []Record{{Type: TypeCreateTopic, Topic: t}}, nil
 }
