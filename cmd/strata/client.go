@@ -133,8 +133,17 @@ func (cf *clientFlags) clusterErr(err error) error {
 		return fmt.Errorf("cannot connect to %s: %v", cf.bootstrap, netErr.Err)
 	case errors.As(err, &netErr):
 		return fmt.Errorf("lost the connection to the cluster at %s: %v", cf.bootstrap, err)
+	case isUnsupported(err):
+		return fmt.Errorf("the cluster at %s does not support this request (%v)", cf.bootstrap, err)
 	}
 	return err
+}
+
+// isUnsupported reports a request the broker does not implement: kgo
+// refuses it before sending when ApiVersions does not list it ("broker is
+// too old", an unexported error), and a broker answers UNSUPPORTED_VERSION.
+func isUnsupported(err error) bool {
+	return errors.Is(err, kerr.UnsupportedVersion) || strings.Contains(err.Error(), "broker is too old")
 }
 
 // kafkaErr formats a Kafka error code plus the broker's optional message,

@@ -1,6 +1,7 @@
 // Command strata is the Strata broker and its tools: the server, topic
 // administration, a console producer and consumer, consumer group
-// administration, and (later) benchmarks.
+// administration, benchmarks, cluster status and a local development
+// cluster, and partition reassignment and leader election.
 // Every client-side command is a plain Kafka client (franz-go) and works
 // against any Kafka broker.
 package main
@@ -46,5 +47,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newConsumeCmd())
 	root.AddCommand(newGroupCmd())
 	root.AddCommand(newBenchCmd())
+	root.AddCommand(newClusterCmd())
+	root.AddCommand(newPartitionCmd())
 	return root
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -32,6 +33,20 @@ type partitionView struct {
 	detail     kadm.PartitionDetail
 	start, end int64 // log start offset and high watermark; -1 when offErr != nil
 	offErr     error
+	// adding, removing: the replicas a reassignment in progress is adding
+	// and will remove (ListPartitionReassignments); empty otherwise.
+	adding, removing []int32
+}
+
+// underReplicated: fewer replicas in sync than assigned.
+func (p partitionView) underReplicated() bool {
+	return len(p.detail.ISR) < len(p.detail.Replicas)
+}
+
+// unavailable: no leader, or the leader is offline.
+func (p partitionView) unavailable() bool {
+	d := p.detail
+	return d.Leader < 0 || slices.Contains(d.OfflineReplicas, d.Leader)
 }
 
 // kafkaTopicID renders a topic id as Kafka does (Uuid.toString: URL-safe
@@ -52,6 +67,13 @@ func joinInt32s(xs []int32) string {
 // a tab-separated "Key: value" line for the topic, then one indented line
 // per partition, with offsets appended.
 func writeTopicDescription(w io.Writer, v topicView) {
+	writeTopicHeader(w, v)
+	for _, p := range v.partitions {
+		writePartitionLine(w, v.name, p)
+	}
+}
+
+func writeTopicHeader(w io.Writer, v topicView) {
 	rf := 0
 	if len(v.partitions) > 0 {
 		// As Kafka does: the replica count of the first partition.
@@ -63,25 +85,35 @@ func writeTopicDescription(w io.Writer, v topicView) {
 		fmt.Fprintf(w, "\tError: %v", v.err)
 	}
 	fmt.Fprintln(w)
-	for _, p := range v.partitions {
-		d := p.detail
-		fmt.Fprintf(w, "\tTopic: %s\tPartition: %d", v.name, d.Partition)
-		if d.Err != nil {
-			fmt.Fprintf(w, "\tError: %v", d.Err)
-		}
-		leader := "none"
-		if d.Leader >= 0 {
-			leader = strconv.Itoa(int(d.Leader))
-		}
-		fmt.Fprintf(w, "\tLeader: %s\tReplicas: %s\tIsr: %s", leader, joinInt32s(d.Replicas), joinInt32s(d.ISR))
-		if len(d.OfflineReplicas) > 0 {
-			fmt.Fprintf(w, "\tOffline: %s", joinInt32s(d.OfflineReplicas))
-		}
-		if p.offErr != nil {
-			fmt.Fprintf(w, "\tOffsets: %v\n", p.offErr)
-		} else {
-			fmt.Fprintf(w, "\tLogStartOffset: %d\tHighWatermark: %d\n", p.start, p.end)
-		}
+}
+
+// writePartitionLine prints one partition as kafka-topics.sh --describe
+// does (Adding/Removing Replicas only while a reassignment runs), with
+// its offsets appended.
+func writePartitionLine(w io.Writer, topic string, p partitionView) {
+	d := p.detail
+	fmt.Fprintf(w, "\tTopic: %s\tPartition: %d", topic, d.Partition)
+	if d.Err != nil {
+		fmt.Fprintf(w, "\tError: %v", d.Err)
+	}
+	leader := "none"
+	if d.Leader >= 0 {
+		leader = strconv.Itoa(int(d.Leader))
+	}
+	fmt.Fprintf(w, "\tLeader: %s\tReplicas: %s\tIsr: %s", leader, joinInt32s(d.Replicas), joinInt32s(d.ISR))
+	if len(p.adding) > 0 {
+		fmt.Fprintf(w, "\tAdding Replicas: %s", joinInt32s(p.adding))
+	}
+	if len(p.removing) > 0 {
+		fmt.Fprintf(w, "\tRemoving Replicas: %s", joinInt32s(p.removing))
+	}
+	if len(d.OfflineReplicas) > 0 {
+		fmt.Fprintf(w, "\tOffline: %s", joinInt32s(d.OfflineReplicas))
+	}
+	if p.offErr != nil {
+		fmt.Fprintf(w, "\tOffsets: %v\n", p.offErr)
+	} else {
+		fmt.Fprintf(w, "\tLogStartOffset: %d\tHighWatermark: %d\n", p.start, p.end)
 	}
 }
 

@@ -202,19 +202,28 @@ func newTopicListCmd(cf *clientFlags) *cobra.Command {
 
 func newTopicDescribeCmd(cf *clientFlags) *cobra.Command {
 	var (
-		topicFlags []string
-		internal   bool
-		allConfigs bool
+		topicFlags      []string
+		internal        bool
+		allConfigs      bool
+		underReplicated bool
+		unavailable     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "describe [NAME...]",
 		Short: "Show partitions, leaders, replicas, ISR, offsets and configs of topics",
 		Long: `Describe topics: one line per topic (id, partition count, replication
-factor, configs) and one per partition (leader, replicas, ISR, log start
-offset and high watermark, from ListOffsets earliest/latest).
+factor, configs) and one per partition: its leader ("none" if it has none),
+replicas (the first is the preferred leader), ISR (the replicas in sync),
+the replicas a reassignment in progress is adding and removing, the
+offline replicas (on brokers that are down), and its log start offset and
+high watermark (from ListOffsets earliest/latest).
 
 Configs lists what is not at its built-in default (Kafka's rule: topic
-overrides and broker-level settings); --all-configs lists every config. With no NAME, every topic is described.`,
+overrides and broker-level settings); --all-configs lists every config. With no NAME, every topic is described.
+
+--under-replicated-partitions and --unavailable-partitions print only the
+partitions with fewer replicas in sync than assigned, or without a live
+leader (and no topic lines), as kafka-topics.sh does.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names := append(slices.Clone(args), topicFlags...)
 			return withAdmin(cmd.Context(), cf, func(ctx context.Context, adm *kadm.Client) error {
@@ -224,7 +233,15 @@ overrides and broker-level settings); --all-configs lists every config. With no 
 				}
 				out := cmd.OutOrStdout()
 				for _, v := range views {
-					writeTopicDescription(out, v)
+					if !underReplicated && !unavailable {
+						writeTopicDescription(out, v)
+						continue
+					}
+					for _, p := range v.partitions {
+						if underReplicated && p.underReplicated() || unavailable && p.unavailable() {
+							writePartitionLine(out, v.name, p)
+						}
+					}
 				}
 				return nil
 			})
@@ -234,6 +251,8 @@ overrides and broker-level settings); --all-configs lists every config. With no 
 	fs.StringArrayVar(&topicFlags, "topic", nil, "topic to describe (repeatable; same as NAME)")
 	fs.BoolVar(&internal, "internal", false, "with no NAME, include internal topics")
 	fs.BoolVar(&allConfigs, "all-configs", false, "list every config, not only those changed from the built-in defaults")
+	fs.BoolVar(&underReplicated, "under-replicated-partitions", false, "print only partitions whose ISR is smaller than their replica set")
+	fs.BoolVar(&unavailable, "unavailable-partitions", false, "print only partitions without a live leader")
 	return cmd
 }
 
@@ -267,6 +286,9 @@ func describeTopics(ctx context.Context, adm *kadm.Client, names []string, inter
 	starts, startErr := adm.ListStartOffsets(ctx, topics...)
 	ends, endErr := adm.ListEndOffsets(ctx, topics...)
 	cfgs, cfgErr := adm.DescribeTopicConfigs(ctx, topics...)
+	// Reassignments in progress are best effort too: a broker without
+	// ListPartitionReassignments has none to show.
+	reassigning, _ := adm.ListPartitionReassignments(ctx, md.Topics.TopicsSet())
 
 	views := make([]topicView, 0, len(topics))
 	for _, name := range topics {
@@ -274,6 +296,9 @@ func describeTopics(ctx context.Context, adm *kadm.Client, names []string, inter
 		v := topicView{name: name, id: td.ID, err: td.Err}
 		for _, pd := range td.Partitions.Sorted() {
 			pv := partitionView{detail: pd, start: -1, end: -1}
+			if r, ok := reassigning[name][pd.Partition]; ok {
+				pv.adding, pv.removing = r.AddingReplicas, r.RemovingReplicas
+			}
 			pv.start, pv.offErr = lookupOffset(starts, startErr, name, pd.Partition)
 			if pv.offErr == nil {
 				pv.end, pv.offErr = lookupOffset(ends, endErr, name, pd.Partition)
