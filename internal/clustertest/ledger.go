@@ -145,11 +145,18 @@ func (c *Cluster) StartProducer(led *Ledger, prefix string, rate int, opts ...kg
 
 func (p *Producer) run(ctx context.Context) {
 	defer close(p.done)
-	start := time.Now()
+	interval := time.Second / time.Duration(p.rate)
+	next := time.Now()
 	for seq := 0; !p.stop.Load() && ctx.Err() == nil; seq++ {
-		if ahead := time.Until(start.Add(time.Duration(seq) * time.Second / time.Duration(p.rate))); ahead > 0 {
-			time.Sleep(ahead)
+		// NB: after Produce blocked (an outage filled the buffer) the
+		// schedule restarts from now rather than bursting to catch up.
+		switch d := time.Until(next); {
+		case d > 0:
+			time.Sleep(d)
+		case d < -time.Second:
+			next = time.Now()
 		}
+		next = next.Add(interval)
 		v := fmt.Sprintf("%s-%09d-%s", p.prefix, seq, strings.Repeat("x", seq%37))
 		p.led.sent(v)
 		r := &kgo.Record{Key: []byte(strconv.Itoa(seq % 64)), Value: []byte(v)}
