@@ -5,14 +5,14 @@ package handlers
 // registered brokers, from the metadata image. This listener is a broker
 // endpoint: a request for controller endpoints (type 2) is answered with
 // MISMATCHED_ENDPOINT_TYPE and an unknown type with
-// UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker does. No broker is ever
-// fenced yet, so v2's IncludeFencedBrokers changes nothing. Cluster
-// authorized operations are all the cluster operations (no authorizer).
+// UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker does. The unfenced brokers
+// are listed; v2's IncludeFencedBrokers adds the fenced ones, marked.
+// Cluster authorized operations are all the cluster operations (no
+// authorizer).
 //
-// The controller id is the image's; a single node that has not recorded
-// one reports itself. An id that is not among the listed brokers is
-// reported as -1, as in Kafka, so a client never gets a node it cannot
-// reach.
+// The controller id is the active controller when it is a live broker,
+// else another live broker (see controllerID): every broker forwards
+// controller work, so a client never gets a node it cannot reach.
 
 import (
 	"context"
@@ -57,7 +57,11 @@ func describeCluster(_ context.Context, env *Env, req *Request) (kmsg.Response, 
 	resp.ClusterID = img.ClusterID
 	for _, id := range img.BrokerIDs() {
 		b := img.Brokers[id]
+		if b.Fenced && !r.IncludeFencedBrokers {
+			continue
+		}
 		rb := kmsg.NewDescribeClusterResponseBroker()
+		rb.IsFenced = b.Fenced
 		rb.NodeID = b.NodeID
 		rb.Host = b.Host
 		rb.Port = b.Port
@@ -67,11 +71,7 @@ func describeCluster(_ context.Context, env *Env, req *Request) (kmsg.Response, 
 		}
 		resp.Brokers = append(resp.Brokers, rb)
 	}
-	ctrl := controllerID(env, img)
-	if _, ok := img.Brokers[ctrl]; !ok {
-		ctrl = -1
-	}
-	resp.ControllerID = ctrl
+	resp.ControllerID = controllerID(env, img)
 	if r.IncludeClusterAuthorizedOperations {
 		resp.ClusterAuthorizedOperations = allClusterOperations
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-io/strata/internal/config"
+	"github.com/strata-io/strata/internal/controller"
 	"github.com/strata-io/strata/internal/group"
 	"github.com/strata-io/strata/internal/metadata"
 	"github.com/strata-io/strata/internal/partition"
@@ -40,6 +41,9 @@ type Env struct {
 	Config func() config.Broker
 	// Groups is the group coordinator.
 	Groups *group.Coordinator
+	// Controller forwards the cluster admin APIs (reassignments, leader
+	// elections, the quorum) to the active controller.
+	Controller *controller.Controller
 }
 
 // Request is one decoded request with its header.

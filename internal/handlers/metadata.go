@@ -3,9 +3,11 @@ package handlers
 // Metadata (key 3), v0–v12. Topic ids from v10, lookup by id from v12.
 // Unknown topics are created when auto.create.topics.enable is on and the
 // request allows it (v4+; always allowed before v4, as in Kafka). A topic
-// created here is returned with its partitions at once: the single node
-// leads every partition as soon as the topic exists, so there is no
-// LEADER_NOT_AVAILABLE window.
+// created here is returned with its partitions at once: a new partition's
+// leader is chosen when it is created, so there is no LEADER_NOT_AVAILABLE
+// window. Only unfenced brokers are listed (a fenced one is down or
+// stopping: clients must not connect to it), and a partition's replicas
+// on fenced brokers are its offline replicas (v5+).
 
 import (
 	"context"
@@ -36,7 +38,7 @@ func handleMetadata(_ context.Context, env *Env, req *Request) (kmsg.Response, e
 	all := r.Topics == nil || (req.Version == 0 && len(r.Topics) == 0)
 	if all {
 		for _, name := range img.TopicNames() {
-			resp.Topics = append(resp.Topics, topicMetadata(img.Topic(name), r))
+			resp.Topics = append(resp.Topics, topicMetadata(img, img.Topic(name), r))
 		}
 	}
 	autoCreate := env.Config().Bool("auto.create.topics.enable") && (req.Version < 4 || r.AllowAutoTopicCreation)
@@ -71,11 +73,11 @@ func handleMetadata(_ context.Context, env *Env, req *Request) (kmsg.Response, e
 			resp.Topics = append(resp.Topics, mt)
 			continue
 		}
-		resp.Topics = append(resp.Topics, topicMetadata(t, r))
+		resp.Topics = append(resp.Topics, topicMetadata(img, t, r))
 	}
 
 	img = env.Meta.Image() // include brokers registered meanwhile
-	for _, id := range img.BrokerIDs() {
+	for _, id := range img.UnfencedBrokerIDs() {
 		b := img.Brokers[id]
 		mb := kmsg.NewMetadataResponseBroker()
 		mb.NodeID = b.NodeID
@@ -101,10 +103,10 @@ func topicByID(img *metadata.Image, id metadata.UUID, r *kmsg.MetadataRequest) k
 		mt.ErrorCode = kerr.UnknownTopicID.Code
 		return mt
 	}
-	return topicMetadata(t, r)
+	return topicMetadata(img, t, r)
 }
 
-func topicMetadata(t *metadata.Topic, r *kmsg.MetadataRequest) kmsg.MetadataResponseTopic {
+func topicMetadata(img *metadata.Image, t *metadata.Topic, r *kmsg.MetadataRequest) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	mt.Topic = &name
@@ -121,6 +123,11 @@ func topicMetadata(t *metadata.Topic, r *kmsg.MetadataRequest) kmsg.MetadataResp
 		mp.LeaderEpoch = p.LeaderEpoch
 		mp.Replicas = p.Replicas
 		mp.ISR = p.ISR
+		for _, id := range p.Replicas {
+			if b, ok := img.Brokers[id]; !ok || b.Fenced {
+				mp.OfflineReplicas = append(mp.OfflineReplicas, id)
+			}
+		}
 		if p.Leader < 0 {
 			mp.ErrorCode = kerr.LeaderNotAvailable.Code
 		}
@@ -162,12 +169,18 @@ func SplitHostPort(addr string) (string, int32, error) {
 	return host, int32(p), nil
 }
 
-// controllerID is the active controller: the image's, or this node while
-// it is a single-node cluster with no quorum recording one. Admin clients
-// send CreateTopics and friends to it, so it must never be -1 here.
+// controllerID is the node admin clients send CreateTopics and friends
+// to: the active controller if it is a live broker, else the lowest live
+// broker, else this one. Every broker serves those requests (they go
+// through the metadata store, which forwards to the quorum leader), so
+// like Kafka's KRaft brokers, which name a random live broker, this never
+// names a node a client cannot reach, and is never -1.
 func controllerID(env *Env, img *metadata.Image) int32 {
-	if img.ControllerID >= 0 {
+	if b, ok := img.Brokers[img.ControllerID]; ok && !b.Fenced {
 		return img.ControllerID
+	}
+	if live := img.UnfencedBrokerIDs(); len(live) > 0 {
+		return live[0]
 	}
 	return env.NodeID
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/strata-io/strata/internal/config"
+	"github.com/strata-io/strata/internal/controller"
 	"github.com/strata-io/strata/internal/group"
 	"github.com/strata-io/strata/internal/handlers"
 	"github.com/strata-io/strata/internal/metadata"
@@ -35,6 +36,11 @@ type Broker struct {
 	ln     net.Listener
 	lock   *os.File // exclusive lock on the data directory
 	meta   *metadata.Store
+	// ctrl is the controller code (active while this node leads the
+	// metadata quorum); member is this broker's registration and
+	// heartbeats.
+	ctrl   *controller.Controller
+	member *controller.Member
 	logs   *storage.Manager
 	parts  *partition.Set
 	groups *group.Coordinator
@@ -124,7 +130,10 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 	b.groups = group.New(group.Options{
 		NodeID: b.nodeID, Config: cfg, Meta: b.meta, Parts: b.parts, Logger: logger,
 		Consumer: group.NewConsumerProtocol(group.ConsumerConfigFrom(cfg)),
+		Voters:   1,
 	})
+	store := &controller.Local{Store: b.meta, NodeID: b.nodeID}
+	b.ctrl = controller.New(controller.Options{NodeID: b.nodeID, Store: store, Config: b.Config, Logger: logger})
 	b.env = &handlers.Env{
 		NodeID:      b.nodeID,
 		Logger:      logger,
@@ -134,13 +143,24 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 		ProducerIDs: pids,
 		Config:      b.Config,
 		Groups:      b.groups,
+		Controller:  b.ctrl,
 	}
 
 	b.meta.Subscribe(b.apply)
 	b.apply(b.meta.Image()) // open the logs the metadata knows
 	b.setAsideStrayLogs()
-	if err := b.register(advertised, cfg.Str("broker.rack")); err != nil {
-		return nil, err
+	host, port, err := handlers.SplitHostPort(advertised)
+	if err != nil {
+		return nil, fmt.Errorf("advertised address %q: %w", advertised, err)
+	}
+	b.member = controller.NewMember(controller.MemberOptions{
+		Store:  store,
+		Self:   metadata.Broker{NodeID: b.nodeID, Host: host, Port: port, Rack: cfg.Str("broker.rack")},
+		Config: b.Config,
+		Logger: logger,
+	})
+	if err := b.member.Register(b.ctx); err != nil {
+		return nil, fmt.Errorf("registering with the controller: %w", err)
 	}
 
 	b.wg.Add(1)
@@ -157,25 +177,6 @@ func advertisedFor(bound *net.TCPAddr, listen string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, fmt.Sprint(bound.Port))
-}
-
-// register writes the cluster id (first start) and this broker's address.
-func (b *Broker) register(advertised, rack string) error {
-	host, port, err := handlers.SplitHostPort(advertised)
-	if err != nil {
-		return fmt.Errorf("advertised address %q: %w", advertised, err)
-	}
-	me := metadata.Broker{NodeID: b.nodeID, Host: host, Port: port, Rack: rack}
-	return b.meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
-		var recs []metadata.Record
-		if img.ClusterID == "" {
-			recs = append(recs, metadata.Record{Type: metadata.TypeCluster, ClusterID: metadata.NewUUID().String()})
-		}
-		if cur, ok := img.Brokers[b.nodeID]; !ok || cur != me {
-			recs = append(recs, metadata.Record{Type: metadata.TypeRegisterBroker, Broker: &me})
-		}
-		return recs, nil
-	})
 }
 
 // Addr is the address the broker listens on.
@@ -218,6 +219,10 @@ func (b *Broker) acceptLoop() {
 // clean-shutdown marker), so the next start needs no recovery.
 func (b *Broker) Close() error {
 	b.closeOnce.Do(func() {
+		// First, while still serving: move this broker's leaderships
+		// away, so clients and followers go to the new leaders before
+		// this one stops answering.
+		b.member.Shutdown()
 		b.cancel()
 		_ = b.ln.Close()
 		b.connsMu.Lock()
@@ -234,6 +239,12 @@ func (b *Broker) Close() error {
 
 func (b *Broker) closeResources() error {
 	var errs []error
+	if b.member != nil {
+		b.member.Shutdown() // no-op after Close's; stops the heartbeats if New failed
+	}
+	if b.ctrl != nil {
+		b.ctrl.Close()
+	}
 	if b.groups != nil {
 		b.groups.Close() // before the logs: it may still be appending
 	}
