@@ -127,12 +127,19 @@ func btoi(v bool) int {
 }
 
 // Heartbeat answers a broker's heartbeat from the image: STALE_BROKER_EPOCH
-// for an unknown broker or another epoch than the registered one, Fenced
+// for an unknown broker or an older epoch than the registered one, Fenced
 // for a fenced broker (both register again). ok says the session may be
 // extended.
+//
+// NB: a newer epoch than the image's means the image is behind (a new
+// controller still applying the log it inherited), not the broker: its
+// registration is committed. Telling it to register again would only
+// churn its leaderships.
 func Heartbeat(img *metadata.Image, req metadata.BrokerHeartbeatRequest) (resp metadata.BrokerHeartbeatResponse, ok bool) {
 	br, known := img.Brokers[req.NodeID]
 	switch {
+	case known && req.BrokerEpoch > br.Epoch:
+		ok = true
 	case !known || br.Epoch != req.BrokerEpoch:
 		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
 	case br.Fenced:

@@ -169,6 +169,7 @@ func TestHeartbeat(t *testing.T) {
 	}{
 		{metadata.BrokerHeartbeatRequest{NodeID: 1, BrokerEpoch: epochOf}, 0, false, true},
 		{metadata.BrokerHeartbeatRequest{NodeID: 1, BrokerEpoch: epochOf - 1}, kerr.StaleBrokerEpoch.Code, false, false},
+		{metadata.BrokerHeartbeatRequest{NodeID: 1, BrokerEpoch: epochOf + 1}, 0, false, true}, // the image is behind
 		{metadata.BrokerHeartbeatRequest{NodeID: 3, BrokerEpoch: epochOf}, kerr.StaleBrokerEpoch.Code, false, false},
 		{metadata.BrokerHeartbeatRequest{NodeID: 2, BrokerEpoch: epochOf}, 0, true, false},
 	}
