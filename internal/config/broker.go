@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"os"
 	"sort"
 	"strconv"
@@ -15,11 +14,11 @@ import (
 // BrokerDefs are the broker configs Strata understands, with Kafka's
 // defaults. Dynamic ones can be changed at runtime with AlterConfigs /
 // IncrementalAlterConfigs on the broker resource.
-var BrokerDefs = newSet(append(append(append(coreDefs, groupDefs...), cleanerDefs...), controllerDefs...))
+var BrokerDefs = newSet(append(append(append(append(coreDefs, groupDefs...), cleanerDefs...), controllerDefs...), raftDefs...))
 
 var coreDefs = []Def{
 	intDef("node.id", 1, 0, math.MaxInt32, "This broker's id."),
-	{Name: "listeners", Type: TypeString, Default: "PLAINTEXT://127.0.0.1:9092", Check: checkListener, Doc: "Address to listen on (PLAINTEXT://host:port or host:port)."},
+	{Name: "listeners", Type: TypeString, Default: "PLAINTEXT://127.0.0.1:9092", Check: checkListener, Doc: "Addresses to listen on: PLAINTEXT://host:port (or host:port) for clients, and CONTROLLER://host:port for the metadata quorum."},
 	{Name: "advertised.listeners", Type: TypeString, NoDefault: true, Check: checkListener, Doc: "Address given to clients; defaults to listeners."},
 	{Name: "log.dirs", Type: TypeString, Default: "./data", Doc: "The data directory."},
 	{Name: "broker.rack", Type: TypeString, NoDefault: true, Doc: "Rack of this broker."},
@@ -76,10 +75,18 @@ func NewBroker(set map[string]string) (Broker, error) {
 			return Broker{}, err
 		}
 	}
+	return b, checkCross(b)
+}
+
+// checkCross applies the rules between configs.
+func checkCross(b Broker) error {
 	if err := checkGroupConfigs(b); err != nil {
-		return b, err
+		return err
 	}
-	return b, checkControllerConfigs(b)
+	if err := checkControllerConfigs(b); err != nil {
+		return err
+	}
+	return checkRaftConfigs(b)
 }
 
 func (b *Broker) put(name, v string) error {
@@ -115,7 +122,7 @@ func (b Broker) With(more map[string]string) (Broker, error) {
 			return Broker{}, err
 		}
 	}
-	return out, checkGroupConfigs(out)
+	return out, checkCross(out)
 }
 
 // Get returns a config's value and whether it is set or has a default.
@@ -151,14 +158,14 @@ func (b Broker) Bool(name string) bool { return b.Str(name) == "true" }
 // NodeID is node.id.
 func (b Broker) NodeID() int32 { return int32(b.Int("node.id")) }
 
-// ListenAddr is the host:port of listeners.
-func (b Broker) ListenAddr() string { return stripScheme(b.Str("listeners")) }
+// ListenAddr is the host:port of the client listener in listeners.
+func (b Broker) ListenAddr() string { return clientListener(b.Str("listeners")) }
 
 // AdvertisedAddr is the host:port clients are told, advertised.listeners
 // or else the listen address.
 func (b Broker) AdvertisedAddr() string {
 	if v, ok := b.Get("advertised.listeners"); ok && v != "" {
-		return stripScheme(v)
+		return clientListener(v)
 	}
 	return b.ListenAddr()
 }
@@ -242,23 +249,6 @@ func (b Broker) Names() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func stripScheme(v string) string {
-	if i := strings.Index(v, "://"); i >= 0 {
-		v = v[i+3:]
-	}
-	if i := strings.IndexByte(v, ','); i >= 0 { // first listener only
-		v = v[:i]
-	}
-	return v
-}
-
-func checkListener(v string) error {
-	if _, _, err := net.SplitHostPort(stripScheme(v)); err != nil {
-		return fmt.Errorf("want host:port: %v", err)
-	}
-	return nil
 }
 
 // ParseProperties reads a Kafka-style .properties file: key=value (or

@@ -19,7 +19,7 @@ type loopEnv struct {
 
 func startLoop(t *testing.T) *loopEnv {
 	t.Helper()
-	ms, err := metadata.Open(t.TempDir())
+	ms, err := metadata.Open(metadata.Options{Dir: t.TempDir(), NodeID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,7 @@ func TestShardStatesAnswerCoordinatorErrors(t *testing.T) {
 	err := ct.meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
 		top := img.Topic(metadata.OffsetsTopic)
 		st := top.Partitions[0]
-		st.Leader, st.LeaderEpoch = 2, st.LeaderEpoch+1
+		st.Leader, st.LeaderEpoch, st.PartitionEpoch = 2, st.LeaderEpoch+1, st.PartitionEpoch+1
 		return []metadata.Record{{Type: metadata.TypePartitionChange, TopicID: top.ID, Partition: 0, PartitionState: &st}}, nil
 	})
 	if err != nil {

@@ -54,7 +54,7 @@ func newCoordTest(t testing.TB, overrides map[string]string) *coordTest {
 		t.Fatal(err)
 	}
 	ct := &coordTest{t: t, dir: t.TempDir(), cfg: cfg, clock: NewManualClock(time.Unix(1_700_000_000, 0))}
-	ct.meta, err = metadata.Open(ct.dir + "/_metadata")
+	ct.meta, err = metadata.Open(metadata.Options{Dir: ct.dir + "/_metadata", NodeID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -169,7 +169,7 @@ func TestLeadershipMovesUnloadAndReload(t *testing.T) {
 		err := ct.meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
 			top := img.Topic(metadata.OffsetsTopic)
 			st := top.Partitions[0]
-			st.Leader, st.LeaderEpoch = leader, epoch
+			st.Leader, st.LeaderEpoch, st.PartitionEpoch = leader, epoch, st.PartitionEpoch+1
 			return []metadata.Record{{Type: metadata.TypePartitionChange, TopicID: top.ID, Partition: 0, PartitionState: &st}}, nil
 		})
 		if err != nil {

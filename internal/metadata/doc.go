@@ -1,10 +1,12 @@
 // Package metadata holds the cluster metadata image (brokers, topics,
 // partitions with their replicas, leaders, ISR and epochs, dynamic configs)
-// and the state machine that builds it from metadata records.
+// and the Raft state machine that builds it from metadata records.
 //
-// Every change is a Record; a Store persists records before applying them,
-// and every reader sees an immutable *Image. On a single node the records
-// go to a local journal; the cluster issue puts a Raft log in its place,
-// with the same records and the same apply function. This package never
-// touches partition data and never talks to clients.
+// Every change is a Record. The Store is this node's member of the
+// metadata quorum (hashicorp/raft; a single node is a quorum of one on the
+// same path): changes go to the leader (the active controller), which
+// appends them to the replicated log as commands; every node applies the
+// committed commands in order, deterministically, to an immutable *Image
+// that readers share. This package never touches partition data and never
+// talks to clients.
 package metadata

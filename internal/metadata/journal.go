@@ -9,21 +9,18 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
 )
 
-// The journal is the single-node stand-in for the Raft log: a file of
-// entries, each a 4-byte big-endian length, a 4-byte CRC-32C of the payload
-// and a JSON payload (one Record, or a snapshot Image as the first entry).
-// An entry is fsynced before its record is applied, so an applied change
-// survives kill -9. A torn or corrupt tail is cut at the last good entry.
+// The journal is how metadata was kept before the Raft log (a single
+// node's file of entries, each a 4-byte big-endian length, a 4-byte
+// CRC-32C of the payload and a JSON payload: one Record, or a snapshot
+// Image as the first entry). It is only read now, once, to import a data
+// directory written by an older Strata (import.go). A torn or corrupt tail
+// is cut at the last good entry, as the old store did at open.
 
 const (
 	journalName  = "metadata.journal"
 	maxEntrySize = 64 << 20
-	// compactAfter is the number of entries after which the journal is
-	// rewritten as one snapshot at open.
-	compactAfter = 4096
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -31,10 +28,6 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type journalEntry struct {
 	Snapshot *Image  `json:"snapshot,omitempty"`
 	Record   *Record `json:"record,omitempty"`
-}
-
-type journal struct {
-	f *os.File
 }
 
 // replayJournal reads the journal in dir, applying every good entry, and
@@ -116,65 +109,6 @@ func encodeEntry(e journalEntry) ([]byte, error) {
 	binary.BigEndian.PutUint32(buf[0:], uint32(len(payload)))
 	binary.BigEndian.PutUint32(buf[4:], crc32.Checksum(payload, castagnoli))
 	return append(buf, payload...), nil
-}
-
-func openJournal(path string) (*journal, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	return &journal{f: f}, nil
-}
-
-// append writes records as entries and fsyncs them.
-func (j *journal) append(recs []Record) error {
-	var buf []byte
-	for i := range recs {
-		b, err := encodeEntry(journalEntry{Record: &recs[i]})
-		if err != nil {
-			return err
-		}
-		buf = append(buf, b...)
-	}
-	if _, err := j.f.Write(buf); err != nil {
-		return err
-	}
-	return j.f.Sync()
-}
-
-func (j *journal) close() error { return j.f.Close() }
-
-// writeSnapshotJournal replaces the journal at path with one snapshot entry.
-func writeSnapshotJournal(path string, img *Image) error {
-	b, err := encodeEntry(journalEntry{Snapshot: img})
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // reindex rebuilds the derived maps of an image decoded from JSON.

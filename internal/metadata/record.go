@@ -36,9 +36,19 @@ type Record struct {
 	PartitionState *Partition `json:"partition_state,omitempty"`
 }
 
-// ErrInvalidRecord means a record does not apply to the image (a bug in
-// the caller: records are validated before they are written).
-var ErrInvalidRecord = errors.New("metadata: record does not apply")
+// Errors of a command the state machine rejects. A rejected command
+// changes nothing, on any node; the proposer gets the error.
+var (
+	// ErrInvalidRecord means a record does not apply to the image (a bug
+	// in the caller: records are validated before they are written).
+	ErrInvalidRecord = errors.New("metadata: record does not apply")
+	// ErrStale is a partition_change computed from an older state of the
+	// partition: its PartitionEpoch is not the current one plus one.
+	ErrStale = errors.New("metadata: stale partition epoch")
+	// ErrConflict is an Update whose image was overtaken by another change
+	// before its records reached the log; Update retries on it.
+	ErrConflict = errors.New("metadata: image changed since the update was computed")
+)
 
 // apply returns a new image with r applied. img is not modified.
 func apply(img *Image, r Record) (*Image, error) {
@@ -82,6 +92,9 @@ func apply(img *Image, r Record) (*Image, error) {
 			if r.PartitionState == nil || r.Partition < 0 || int(r.Partition) >= len(t.Partitions) {
 				return nil, fmt.Errorf("%w: partition_change of partition %d", ErrInvalidRecord, r.Partition)
 			}
+			if err := checkPartitionChange(t.Partitions[r.Partition], *r.PartitionState); err != nil {
+				return nil, err
+			}
 			t.Partitions[r.Partition] = *r.PartitionState
 		}
 		out.Topics[t.Name] = t
@@ -96,4 +109,20 @@ func apply(img *Image, r Record) (*Image, error) {
 		return nil, fmt.Errorf("%w: unknown type %q", ErrInvalidRecord, r.Type)
 	}
 	return out, nil
+}
+
+// checkPartitionChange enforces the partition epoch rule: every change of
+// a partition's state carries PartitionEpoch = current + 1, so a change
+// computed from an old state (two controllers, or a retried proposal) is
+// refused instead of undoing a newer one. A new leader needs a higher
+// LeaderEpoch, and leader epochs never go back: replicas fence requests by
+// them.
+func checkPartitionChange(cur, next Partition) error {
+	if next.PartitionEpoch != cur.PartitionEpoch+1 {
+		return fmt.Errorf("%w: partition_change with partition epoch %d, current is %d", ErrStale, next.PartitionEpoch, cur.PartitionEpoch)
+	}
+	if next.LeaderEpoch < cur.LeaderEpoch || next.Leader != cur.Leader && next.LeaderEpoch == cur.LeaderEpoch {
+		return fmt.Errorf("%w: partition_change to leader %d epoch %d from leader %d epoch %d", ErrInvalidRecord, next.Leader, next.LeaderEpoch, cur.Leader, cur.LeaderEpoch)
+	}
+	return nil
 }

@@ -26,6 +26,10 @@ import (
 type Options struct {
 	// Logger receives the broker's structured logs; nil discards them.
 	Logger *slog.Logger
+	// ControllerListener, if set, serves the CONTROLLER listener instead
+	// of a new listen on its configured address (tests pre-bind port 0
+	// so that every node's address is known before any starts).
+	ControllerListener net.Listener
 }
 
 // Broker is one running Strata broker.
@@ -49,9 +53,15 @@ type Broker struct {
 	// ones from the metadata image laid over them. Replaced on every
 	// metadata change.
 	cfg atomic.Pointer[config.Broker]
-	// applied is the last metadata image apply brought the broker in line
-	// with; owned by apply (which runs under the metadata store's lock).
-	applied *metadata.Image
+	// applyMu is held by apply (called in order by the metadata store as
+	// records apply) and by Close to stop it before the logs close: on a
+	// cluster node records keep arriving until the store closes.
+	applyMu struct {
+		sync.Mutex
+		// applied is the last image apply brought the broker in line with.
+		applied *metadata.Image
+		stopped bool
+	}
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -97,7 +107,7 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 	if b.lock, err = lockDataDir(dir); err != nil {
 		return nil, err
 	}
-	if b.meta, err = metadata.Open(filepath.Join(dir, metadataDirName)); err != nil {
+	if b.meta, err = openMetadata(cfg, filepath.Join(dir, metadataDirName), opts, logger); err != nil {
 		return nil, fmt.Errorf("opening metadata: %w", err)
 	}
 	b.logs, err = storage.OpenManager(dir, storage.ManagerOptions{
@@ -146,9 +156,7 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 		Controller:  b.ctrl,
 	}
 
-	b.meta.Subscribe(b.apply)
-	b.apply(b.meta.Image()) // open the logs the metadata knows
-	b.setAsideStrayLogs()
+	b.meta.Subscribe(b.apply) // opens the logs the metadata knows at once
 	host, port, err := handlers.SplitHostPort(advertised)
 	if err != nil {
 		return nil, fmt.Errorf("advertised address %q: %w", advertised, err)
@@ -162,11 +170,38 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 	if err := b.member.Register(b.ctx); err != nil {
 		return nil, fmt.Errorf("registering with the controller: %w", err)
 	}
+	// Stray logs are judged against an image that has caught up with the
+	// quorum, never against the stale one a restarted node starts from.
+	syncCtx, cancelSync := context.WithTimeout(b.ctx, metadata.UpdateTimeout)
+	err = b.meta.Sync(syncCtx)
+	cancelSync()
+	if err != nil {
+		return nil, fmt.Errorf("catching up with the metadata quorum: %w", err)
+	}
+	b.applyMu.Lock() // not while apply opens a new partition's log
+	b.setAsideStrayLogs()
+	b.applyMu.Unlock()
 
 	b.wg.Add(1)
 	go b.acceptLoop()
 	logger.Info("strata broker ready", "addr", advertised, "listen", b.ln.Addr().String(), "node_id", b.nodeID, "data_dir", dir, "cluster_id", b.meta.Image().ClusterID)
 	return b, nil
+}
+
+// openMetadata opens the metadata store: a quorum of one with no
+// controller.quorum.voters, else a voter or non-voting broker of the
+// voters' quorum on the CONTROLLER listener.
+func openMetadata(cfg config.Broker, dir string, opts Options, logger *slog.Logger) (*metadata.Store, error) {
+	return metadata.Open(metadata.Options{
+		Dir:                dir,
+		NodeID:             cfg.NodeID(),
+		ControllerListen:   cfg.ControllerListenAddr(),
+		ControllerListener: opts.ControllerListener,
+		Voters:             cfg.Voters(),
+		Logger:             logger,
+		ElectionTimeout:    time.Duration(cfg.Int(config.ControllerQuorumElectionTimeout)) * time.Millisecond,
+		FetchTimeout:       time.Duration(cfg.Int(config.ControllerQuorumFetchTimeout)) * time.Millisecond,
+	})
 }
 
 // advertisedFor turns the bound address into one a client can dial: a
@@ -245,6 +280,9 @@ func (b *Broker) closeResources() error {
 	if b.ctrl != nil {
 		b.ctrl.Close()
 	}
+	b.applyMu.Lock()
+	b.applyMu.stopped = true // no more opening of logs: they close next
+	b.applyMu.Unlock()
 	if b.groups != nil {
 		b.groups.Close() // before the logs: it may still be appending
 	}

@@ -13,16 +13,22 @@ import (
 
 // apply brings the broker in line with a new metadata image: the effective
 // broker config, and one open replica per partition this node holds.
-// It runs with the metadata store's write lock held, so a CreateTopics
-// response is only sent once the partitions can take writes.
+// The metadata store calls it in order as records apply, and Update
+// returns only after it, so a CreateTopics response is only sent once the
+// partitions can take writes.
 //
 // Only topics whose entry changed since the last applied image are looked
 // at (images share unchanged *Topic values), unless the broker configs
 // changed: creating 1,000 topics one after another must not cost 1,000
 // passes over every partition of the broker.
 func (b *Broker) apply(img *metadata.Image) {
-	prev := b.applied
-	b.applied = img
+	b.applyMu.Lock()
+	defer b.applyMu.Unlock()
+	if b.applyMu.stopped {
+		return
+	}
+	prev := b.applyMu.applied
+	b.applyMu.applied = img
 	eff := b.static
 	for _, res := range []string{"", strconv.Itoa(int(b.nodeID))} {
 		if dyn := img.BrokerConfigs[res]; len(dyn) > 0 {
