@@ -18,9 +18,12 @@ import (
 
 // Options configure a Cluster.
 type Options struct {
-	// Brokers is the number of brokers, node ids 1..Brokers, every one a
-	// voter of the metadata quorum. Default 3.
+	// Brokers is the number of brokers, node ids 1..Brokers. Default 3.
 	Brokers int
+	// Voters is how many of them (ids 1..Voters) are voters of the
+	// metadata quorum; the others join it as non-voting brokers. Default:
+	// all of them.
+	Voters int
 	// Overrides are broker configs (Kafka names) given to every broker
 	// as --override key=value, e.g. test timings such as
 	// replica.lag.time.max.ms or broker.session.timeout.ms.
@@ -56,6 +59,9 @@ func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	if opts.Brokers == 0 {
 		opts.Brokers = 3
+	}
+	if opts.Voters == 0 || opts.Voters > opts.Brokers {
+		opts.Voters = opts.Brokers
 	}
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 60 * time.Second
@@ -183,10 +189,10 @@ func (c *Cluster) Addrs() []string {
 // Bootstrap is the comma-separated bootstrap list of all brokers.
 func (c *Cluster) Bootstrap() string { return strings.Join(c.Addrs(), ",") }
 
-// Voters is the --voters value: id@controller-address for every broker.
+// Voters is the --voters value: id@controller-address for every voter.
 func (c *Cluster) Voters() string {
-	parts := make([]string, len(c.nodes))
-	for i, n := range c.nodes {
+	parts := make([]string, c.opts.Voters)
+	for i, n := range c.nodes[:c.opts.Voters] {
 		parts[i] = fmt.Sprintf("%d@%s", n.ID, n.ControllerAddr)
 	}
 	return strings.Join(parts, ",")
