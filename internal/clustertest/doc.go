@@ -1,7 +1,8 @@
 // Package clustertest runs real multi-broker Strata clusters for tests:
 // the strata binary (built once per test process) started N times as
-// subprocesses on 127.0.0.1, each a voter of the metadata quorum, exactly
-// as the README starts a cluster by hand. A test can kill (SIGKILL), stop
+// subprocesses on 127.0.0.1, voters of the metadata quorum (or brokers
+// joining it as non-voters), exactly as the README starts a cluster by
+// hand. A test can kill (SIGKILL), stop
 // (SIGTERM), restart, pause (SIGSTOP) and resume (SIGCONT) any broker,
 // wait for the cluster to settle through the Kafka admin APIs (franz-go
 // kadm), and check every record acknowledged with acks=all against what a
