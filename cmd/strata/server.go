@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,7 +16,8 @@ import (
 func newServerCmd() *cobra.Command {
 	var (
 		listen, dataDir, advertise, propsFile, logLevel string
-		debugListen                                     string
+		debugListen, controllerListen, voters           string
+		nodeID                                          int32
 		overrides                                       []string
 	)
 	cmd := &cobra.Command{
@@ -26,7 +28,12 @@ func newServerCmd() *cobra.Command {
 Every broker setting uses Kafka's config name. They are read, later ones winning,
 from the properties file (--config), STRATA_-prefixed environment variables
 (STRATA_LOG_RETENTION_HOURS=24 sets log.retention.hours), --override key=value,
-and the --listen/--data-dir/--advertise flags.`,
+and the --listen/--data-dir/--advertise/--node-id/--controller-listen/--voters flags.
+
+A cluster: start each broker with --node-id N --listen HOST:PORT --controller-listen
+HOST:PORT --voters 1@HOST:PORT,2@HOST:PORT,3@HOST:PORT --data-dir DIR. The voters
+list names the controller listeners; a broker whose id is in it is a voter of the
+metadata quorum, others join as non-voting brokers. No format step is needed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			set := map[string]string{}
@@ -49,8 +56,27 @@ and the --listen/--data-dir/--advertise flags.`,
 				}
 				set[strings.TrimSpace(k)] = v
 			}
-			if cmd.Flags().Changed("listen") || set["listeners"] == "" {
-				set["listeners"] = listen
+			// --listen replaces the client listener and --controller-listen
+			// the CONTROLLER one; a listeners value from elsewhere keeps
+			// the other.
+			client, ctrl, lerr := config.SplitListeners(set["listeners"])
+			if lerr != nil && (cmd.Flags().Changed("listen") || controllerListen != "") {
+				return fmt.Errorf("listeners %q: %w", set["listeners"], lerr)
+			}
+			if lerr == nil {
+				if cmd.Flags().Changed("listen") || client == "" {
+					client = listen
+				}
+				if controllerListen != "" {
+					ctrl = controllerListen
+				}
+				set["listeners"] = config.JoinListeners(client, ctrl)
+			}
+			if cmd.Flags().Changed("node-id") {
+				set["node.id"] = strconv.Itoa(int(nodeID))
+			}
+			if cmd.Flags().Changed("voters") {
+				set[config.ControllerQuorumVoters] = voters
 			}
 			if cmd.Flags().Changed("data-dir") || (set["log.dirs"] == "" && set["log.dir"] == "") {
 				delete(set, "log.dir")
@@ -91,6 +117,9 @@ and the --listen/--data-dir/--advertise flags.`,
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:9092", "host:port to serve Kafka clients on")
 	f.StringVar(&dataDir, "data-dir", "./data", "directory for logs and metadata (Kafka's log.dirs)")
+	f.Int32Var(&nodeID, "node-id", 1, "this broker's node.id")
+	f.StringVar(&controllerListen, "controller-listen", "", "host:port of the CONTROLLER listener (the metadata quorum's Raft and controller RPC)")
+	f.StringVar(&voters, "voters", "", "controller.quorum.voters: id@host:port,... of the voters' controller listeners (empty: a single-node quorum)")
 	f.StringVar(&advertise, "advertise", "", "host:port clients are told to connect to (default: the listen address)")
 	f.StringVar(&propsFile, "config", "", "Kafka-style server.properties file")
 	f.StringArrayVar(&overrides, "override", nil, "broker config key=value, Kafka names (repeatable)")

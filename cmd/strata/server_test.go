@@ -149,6 +149,11 @@ func TestServerRejectsBadConfig(t *testing.T) {
 		{"--override", "no.such.config=1"},
 		{"--override", "missing-equals"},
 		{"--config", "/nonexistent/server.properties"},
+		{"--voters", "1@nohostport", "--controller-listen", "127.0.0.1:0"},
+		{"--voters", "one@127.0.0.1:9093", "--controller-listen", "127.0.0.1:0"},
+		{"--voters", "1@127.0.0.1:9093,1@127.0.0.1:9094", "--controller-listen", "127.0.0.1:0"},
+		{"--voters", "1@127.0.0.1:9093"}, // a voter with no controller listener
+		{"--controller-listen", "nohostport"},
 	} {
 		cmd := newRootCmd()
 		cmd.SetArgs(append([]string{"server", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, args...))
@@ -162,6 +167,9 @@ func TestServerRejectsBadConfig(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "panic") || err.Error() == "" {
 			t.Errorf("%v: unclear error %q", args, err)
+		}
+		if args[0] == "--voters" && !strings.Contains(err.Error(), "controller.quorum.voters") {
+			t.Errorf("%v: error %q does not name controller.quorum.voters", args, err)
 		}
 	}
 }

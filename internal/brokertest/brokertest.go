@@ -32,12 +32,7 @@ func StartBroker(t testing.TB, dataDir string, overrides map[string]string) *ser
 	if err != nil {
 		t.Fatalf("brokertest: config: %v", err)
 	}
-	level := slog.LevelWarn
-	if os.Getenv("STRATA_TEST_LOG") != "" {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	b, err := server.New(cfg, server.Options{Logger: logger})
+	b, err := server.New(cfg, server.Options{Logger: testLogger()})
 	if err != nil {
 		t.Fatalf("brokertest: starting broker: %v", err)
 	}
@@ -47,4 +42,13 @@ func StartBroker(t testing.TB, dataDir string, overrides map[string]string) *ser
 		}
 	})
 	return b
+}
+
+// testLogger logs warnings, or everything with STRATA_TEST_LOG set.
+func testLogger() *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("STRATA_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }

@@ -82,6 +82,35 @@ func clientListener(v string) string {
 	return ""
 }
 
+// SplitListeners returns the client and CONTROLLER host:port of a
+// listeners value ("" for one that is absent; an empty value has
+// neither).
+func SplitListeners(v string) (client, controller string, err error) {
+	ls, err := parseListeners(v)
+	if err != nil {
+		return "", "", err
+	}
+	for _, l := range ls {
+		switch {
+		case l.name == controllerListener:
+			controller = l.addr
+		case client == "":
+			client = l.addr
+		}
+	}
+	return client, controller, nil
+}
+
+// JoinListeners is the listeners value with a PLAINTEXT client listener
+// and, if controller is not "", a CONTROLLER listener.
+func JoinListeners(client, controller string) string {
+	v := "PLAINTEXT://" + client
+	if controller != "" {
+		v += "," + controllerListener + "://" + controller
+	}
+	return v
+}
+
 // ControllerListenAddr is the host:port of the CONTROLLER listener in
 // listeners, "" if there is none.
 func (b Broker) ControllerListenAddr() string {

@@ -2,8 +2,13 @@ package metadata
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -21,10 +26,32 @@ type hclogAdapter struct {
 	log          *slog.Logger
 	name         string
 	args         []any
+	netLimit     *netLimiter // shared by the adapter's copies
 }
 
 func newHclog(l *slog.Logger) hclog.Logger {
-	return &hclogAdapter{Logger: hclog.NewNullLogger(), log: l.With("component", "raft")}
+	return &hclogAdapter{Logger: hclog.NewNullLogger(), log: l.With("component", "raft"), netLimit: &netLimiter{last: map[string]time.Time{}}}
+}
+
+// netLimiter lets one line about an unreachable peer through per message
+// per netLogEvery: while a peer is down the library retries (and logs)
+// every few milliseconds.
+type netLimiter struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+const netLogEvery = 30 * time.Second
+
+func (l *netLimiter) allow(msg string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if t, ok := l.last[msg]; ok && now.Sub(t) < netLogEvery {
+		return false
+	}
+	l.last[msg] = now
+	return true
 }
 
 func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
@@ -34,6 +61,16 @@ func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 		lvl = slog.LevelWarn
 	case level == hclog.Warn:
 		lvl = slog.LevelInfo
+	}
+	switch {
+	case lvl <= slog.LevelDebug:
+	case closedConn(args):
+		lvl = slog.LevelDebug // our own Close cut the connection
+	case netError(args):
+		lvl = slog.LevelInfo
+		if !h.netLimit.allow(msg) {
+			lvl = slog.LevelDebug
+		}
 	}
 	if !h.log.Enabled(context.Background(), lvl) {
 		return
@@ -90,3 +127,30 @@ func (h *hclogAdapter) ResetNamed(name string) hclog.Logger {
 }
 
 func (h *hclogAdapter) Name() string { return h.name }
+
+// closedConn reports whether a log line is about a connection closed on
+// this side (at Close), which is expected, not a fault.
+func closedConn(args []any) bool {
+	for _, a := range args {
+		if e, ok := a.(error); ok && errors.Is(e, net.ErrClosed) {
+			return true
+		}
+	}
+	return false
+}
+
+// netError reports whether a log line is about a peer that cannot be
+// reached (refused, reset, timed out, closed by the peer).
+func netError(args []any) bool {
+	for _, a := range args {
+		e, ok := a.(error)
+		if !ok {
+			continue
+		}
+		var op *net.OpError
+		if errors.As(e, &op) || errors.Is(e, io.EOF) || errors.Is(e, io.ErrUnexpectedEOF) {
+			return true
+		}
+	}
+	return false
+}

@@ -19,10 +19,19 @@ type rpcState struct {
 	mu struct {
 		sync.Mutex
 		handlers map[string]handlerFunc
+		// idle holds pooled client connections by address.
+		idle map[string][]*rpcConn
+		// hint is the leader address the last answering node named.
+		hint string
+		// down is the last address that could not be reached.
+		down string
 	}
 }
 
-func (r *rpcState) init() { r.mu.handlers = map[string]handlerFunc{} }
+func (r *rpcState) init() {
+	r.mu.handlers = map[string]handlerFunc{}
+	r.mu.idle = map[string][]*rpcConn{}
+}
 
 // Handle registers fn as the controller's handler of method. It is called
 // only while this node is the active controller; its result is sent back
@@ -60,7 +69,7 @@ func (s *Store) Call(ctx context.Context, method string, req, resp any) error {
 		return fmt.Errorf("metadata: encoding %s request: %w", method, err)
 	}
 	backoff := callBackoffMin
-	for {
+	for attempt := 0; ; attempt++ {
 		if s.ctx.Err() != nil {
 			return ErrClosed
 		}
@@ -68,7 +77,7 @@ func (s *Store) Call(ctx context.Context, method string, req, resp any) error {
 		if s.IsLeader() {
 			out, err = s.serve(ctx, method, body)
 		} else {
-			out, err = s.callRemote(ctx, method, body)
+			out, err = s.callRemote(ctx, method, body, attempt)
 		}
 		if err == nil {
 			if resp == nil || len(out) == 0 {
@@ -104,8 +113,14 @@ func (s *Store) serve(ctx context.Context, method string, body json.RawMessage) 
 		fn = s.handlePropose
 	case methodSync:
 		fn = s.handleSync
+	case methodJoin:
+		fn = s.handleJoin
+	case methodReport:
+		fn = s.handleReport
 	default:
-		fn = s.handler(method)
+		if fn = s.handler(method); fn == nil && method == MethodDescribeQuorum {
+			fn = func(context.Context, json.RawMessage) (any, error) { return s.Quorum(), nil }
+		}
 	}
 	if fn == nil {
 		return nil, fmt.Errorf("%w: %q", errUnknownMethod, method)

@@ -62,7 +62,8 @@ type Store struct {
 	raft      *raft.Raft
 	trans     raft.Transport
 	bolt      *raftboltdb.BoltStore
-	closeMux  func() error  // the controller listener, if any
+	mux       *mux          // the controller listener; nil on the in-memory transport
+	closeMux  func() error  // closes mux
 	importing chan struct{} // closed when the journal import is done (or not needed)
 
 	// img is the current image; written only under pub.
@@ -82,8 +83,9 @@ type Store struct {
 	// with each other (only with other nodes').
 	writeMu sync.Mutex
 
-	lead leadership
-	rpc  rpcState
+	lead    leadership
+	rpc     rpcState
+	reports reports
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -135,6 +137,7 @@ func Open(opts Options) (_ *Store, err error) {
 	s.pub.changed = make(chan struct{})
 	s.lead.init()
 	s.rpc.init()
+	s.reports.mu.byNode = map[int32]memberReport{}
 	s.img.Store(emptyImage())
 	defer func() {
 		if err != nil {
@@ -175,7 +178,7 @@ func Open(opts Options) (_ *Store, err error) {
 		return nil, fmt.Errorf("metadata: starting raft: %w", err)
 	}
 	s.startLeadershipWatch()
-	s.startRPC()
+	s.startReports()
 	if !isVoter {
 		s.startJoin()
 	}
@@ -312,15 +315,19 @@ func (s *Store) Close() error {
 			s.lead.stop(s)
 			errs = append(errs, s.raft.Shutdown().Error())
 		}
-		s.wg.Wait()
-		if c, ok := s.trans.(interface{ Close() error }); ok {
-			errs = append(errs, c.Close())
-		}
 		if s.closeMux != nil {
 			errs = append(errs, s.closeMux())
 		} else if s.opts.ControllerListener != nil {
 			errs = append(errs, s.opts.ControllerListener.Close())
 		}
+		if nt, ok := s.trans.(*raft.NetworkTransport); ok {
+			nt.CloseStreams()
+		}
+		if c, ok := s.trans.(interface{ Close() error }); ok {
+			errs = append(errs, c.Close())
+		}
+		s.closeConns()
+		s.wg.Wait()
 		if s.bolt != nil {
 			errs = append(errs, s.bolt.Close())
 		}

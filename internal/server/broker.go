@@ -142,8 +142,9 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 		Consumer: group.NewConsumerProtocol(group.ConsumerConfigFrom(cfg)),
 		Voters:   1,
 	})
-	store := &controller.Local{Store: b.meta, NodeID: b.nodeID}
-	b.ctrl = controller.New(controller.Options{NodeID: b.nodeID, Store: store, Config: b.Config, Logger: logger})
+	// Every broker runs the controller; it acts only while its metadata
+	// store is the quorum's leader.
+	b.ctrl = controller.New(controller.Options{NodeID: b.nodeID, Store: b.meta, Config: b.Config, Logger: logger})
 	b.env = &handlers.Env{
 		NodeID:      b.nodeID,
 		Logger:      logger,
@@ -162,7 +163,7 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 		return nil, fmt.Errorf("advertised address %q: %w", advertised, err)
 	}
 	b.member = controller.NewMember(controller.MemberOptions{
-		Store:  store,
+		Store:  b.meta,
 		Self:   metadata.Broker{NodeID: b.nodeID, Host: host, Port: port, Rack: cfg.Str("broker.rack")},
 		Config: b.Config,
 		Logger: logger,
@@ -216,6 +217,10 @@ func advertisedFor(bound *net.TCPAddr, listen string) string {
 
 // Addr is the address the broker listens on.
 func (b *Broker) Addr() net.Addr { return b.ln.Addr() }
+
+// Metadata is the broker's metadata store (for tests and tools that look
+// at the image or the quorum).
+func (b *Broker) Metadata() *metadata.Store { return b.meta }
 
 // Config returns the effective broker configuration.
 func (b *Broker) Config() config.Broker { return *b.cfg.Load() }
