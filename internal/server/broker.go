@@ -140,7 +140,7 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 	b.groups = group.New(group.Options{
 		NodeID: b.nodeID, Config: cfg, Meta: b.meta, Parts: b.parts, Logger: logger,
 		Consumer: group.NewConsumerProtocol(group.ConsumerConfigFrom(cfg)),
-		Voters:   1,
+		Voters:   max(len(cfg.Voters()), 1),
 	})
 	// Every broker runs the controller; it acts only while its metadata
 	// store is the quorum's leader.
