@@ -24,7 +24,7 @@ func startLoop(t *testing.T) *loopEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ms.Close() })
-	e := &loopEnv{t: t, store: &Local{Store: ms, NodeID: 1}}
+	e := &loopEnv{t: t, store: ms}
 	e.bc = brokerConfig(t, map[string]string{
 		config.BrokerHeartbeatIntervalMs:        "50",
 		config.BrokerSessionTimeoutMs:           "400",

@@ -164,7 +164,7 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 	}
 	b.member = controller.NewMember(controller.MemberOptions{
 		Store:  b.meta,
-		Self:   metadata.Broker{NodeID: b.nodeID, Host: host, Port: port, Rack: cfg.Str("broker.rack")},
+		Self:   metadata.Broker{NodeID: b.nodeID, Host: host, Port: port, Rack: cfg.Str("broker.rack"), ControllerAddr: cfg.ControllerListenAddr()},
 		Config: b.Config,
 		Logger: logger,
 	})
