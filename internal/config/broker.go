@@ -14,7 +14,7 @@ import (
 // BrokerDefs are the broker configs Strata understands, with Kafka's
 // defaults. Dynamic ones can be changed at runtime with AlterConfigs /
 // IncrementalAlterConfigs on the broker resource.
-var BrokerDefs = newSet(append(append(append(append(coreDefs, groupDefs...), cleanerDefs...), controllerDefs...), raftDefs...))
+var BrokerDefs = newSet(append(append(append(append(append(coreDefs, groupDefs...), cleanerDefs...), controllerDefs...), raftDefs...), replicaDefs...))
 
 var coreDefs = []Def{
 	intDef("node.id", 1, 0, math.MaxInt32, "This broker's id."),

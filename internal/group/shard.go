@@ -127,8 +127,9 @@ func (s *shard) unload() {
 }
 
 // write appends recs as one batch to the shard's partition, like an
-// acks=-1 produce: it returns once the batch is in the log (and flushed
-// if the topic's flush policy says so). The caller holds the lock of the
+// acks=-1 produce: it returns once the whole ISR has the batch (and it is
+// flushed if the topic's flush policy says so), or fails after
+// offsets.commit.timeout.ms. The caller holds the lock of the
 // group the records belong to, so a group's records reach the log in the
 // order its state changes.
 func (s *shard) write(recs []record.RecordSpec) error {
@@ -146,7 +147,8 @@ func writeErrorCode(err error) int16 {
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, partition.ErrNotEnoughReplicas):
+	case errors.Is(err, partition.ErrNotEnoughReplicas), errors.Is(err, partition.ErrNotEnoughReplicasAfterAppend),
+		errors.Is(err, partition.ErrRequestTimedOut):
 		return kerr.CoordinatorNotAvailable.Code
 	case errors.Is(err, partition.ErrNotLeader), errors.Is(err, storage.ErrClosed), errors.Is(err, storage.ErrCorrupt):
 		return kerr.NotCoordinator.Code

@@ -45,6 +45,8 @@ var errorCodes = []struct {
 	// which clients retry (elsewhere, once replicas exist).
 	{storage.ErrCorrupt, kerr.KafkaStorageError.Code},
 	{partition.ErrNotEnoughReplicas, kerr.NotEnoughReplicas.Code},
+	{partition.ErrNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend.Code},
+	{partition.ErrRequestTimedOut, kerr.RequestTimedOut.Code},
 	{partition.ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch.Code},
 	{partition.ErrUnknownLeaderEpoch, kerr.UnknownLeaderEpoch.Code},
 	{partition.ErrNotLeader, kerr.NotLeaderForPartition.Code},

@@ -1,7 +1,12 @@
 package handlers
 
 // Fetch (key 1), v4–v13. Topic ids from v13; diverging-epoch detection
-// (KIP-320) from v12 through LastFetchedEpoch. Fetch sessions (KIP-227)
+// (KIP-320) from v12 through LastFetchedEpoch. A fetch with a replica id
+// is a follower's: it reads up to the log end instead of the HW, and its
+// fetch offset is the follower's log end offset for the HW and the ISR.
+// Only the leader serves fetches (no KIP-392 follower fetching):
+// elsewhere NOT_LEADER_OR_FOLLOWER; the KIP-951 leader hints start at
+// v16, which is not served. Fetch sessions (KIP-227)
 // are declined: a request to open one is answered with session id 0, which
 // tells the client to keep sending full fetches. Both isolation levels see
 // the same records, because transactions do not exist yet (LSO = HW).
@@ -67,7 +72,7 @@ func fetch(ctx context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	}
 	// Errors (and diverging epochs) are answered at once, as Kafka does:
 	// waiting would not change them.
-	total, urgent := fetchOnce(env, req.Version, r, resp, maxBytes)
+	total, urgent := fetchOnce(env, req.Version, r, resp, maxBytes, true)
 	if urgent || total >= int(r.MinBytes) || r.MaxWaitMillis <= 0 {
 		return resp, nil
 	}
@@ -85,7 +90,7 @@ func fetch(ctx context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	// NB: a write between the first read and Watch would be missed
 	// without this second read.
 	for {
-		if total, urgent = fetchOnce(env, req.Version, r, resp, maxBytes); urgent || total >= int(r.MinBytes) {
+		if total, urgent = fetchOnce(env, req.Version, r, resp, maxBytes, false); urgent || total >= int(r.MinBytes) {
 			return resp, nil
 		}
 		select {
@@ -138,7 +143,10 @@ func sessionCheck(r *kmsg.FetchRequest) int16 {
 
 // fetchOnce fills resp's topics from scratch and returns the bytes
 // gathered and whether any partition has an error or a diverging epoch.
-func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *FetchResponse, maxBytes int32) (total int, urgent bool) {
+// first is set for a request's first pass: a follower's fetch offset is
+// recorded then (repeating it on the passes of a long poll would make a
+// follower that keeps up look as if it fell behind).
+func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *FetchResponse, maxBytes int32, first bool) (total int, urgent bool) {
 	img := env.Meta.Image()
 	resp.Topics = resp.Topics[:0]
 	resp.Sections = resp.Sections[:0]
@@ -170,9 +178,9 @@ func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *FetchRespons
 				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
-			p := env.Parts.Get(name, rp.Partition)
-			if p == nil {
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			p, err := replicaOrNotLeader(env, img, name, rp.Partition)
+			if err != nil {
+				sp.ErrorCode = errorCode(err)
 				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
@@ -180,7 +188,8 @@ func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *FetchRespons
 			if left := maxBytes - int32(total); left < limit {
 				limit = left
 			}
-			n, diverged := fetchPartition(p, rp, limit, total == 0, &sp, &secs[len(st.Partitions)])
+			fr := fetchRead{replica: r.ReplicaID, record: first, limit: limit, minOne: total == 0}
+			n, diverged := fetchPartition(p, rp, fr, &sp, &secs[len(st.Partitions)])
 			total += n
 			urgent = urgent || diverged || sp.ErrorCode != 0
 			st.Partitions = append(st.Partitions, sp)
@@ -194,9 +203,19 @@ func fetchOnce(env *Env, version int16, r *kmsg.FetchRequest, resp *FetchRespons
 	return total, urgent
 }
 
+// fetchRead is how one partition of a fetch is read.
+type fetchRead struct {
+	replica int32 // the fetching follower's broker id, -1 for a consumer
+	record  bool  // record the follower's fetch offset (first pass only)
+	limit   int32 // bytes
+	minOne  bool  // return the first batch even if larger than limit (KIP-74)
+}
+
 // fetchPartition reads one partition into sp and sec and returns the bytes
-// read and whether the client's log diverged from ours.
-func fetchPartition(p *partition.Partition, rp kmsg.FetchRequestTopicPartition, limit int32, first bool, sp *kmsg.FetchResponseTopicPartition, sec *storage.ReadResult) (int, bool) {
+// read and whether the client's log diverged from ours. A follower reads
+// up to the log end (consumers up to the HW), and its fetch offset tells
+// the leader how far its log goes.
+func fetchPartition(p *partition.Partition, rp kmsg.FetchRequestTopicPartition, fr fetchRead, sp *kmsg.FetchResponseTopicPartition, sec *storage.ReadResult) (int, bool) {
 	if err := p.CheckLeaderEpoch(rp.CurrentLeaderEpoch); err != nil {
 		sp.ErrorCode = errorCode(err)
 		return 0, false
@@ -214,7 +233,18 @@ func fetchPartition(p *partition.Partition, rp kmsg.FetchRequestTopicPartition, 
 			return 0, true
 		}
 	}
-	res, err := p.Read(rp.FetchOffset, max(limit, 0), first)
+	res := partition.ReadResult{HighWatermark: p.HighWatermark(), LogStartOffset: p.LogStartOffset()}
+	var err error
+	if fr.replica >= 0 {
+		if fr.record {
+			err = p.UpdateFollowerFetch(fr.replica, rp.FetchOffset)
+		}
+		if err == nil {
+			res, err = p.ReadReplica(rp.FetchOffset, max(fr.limit, 0), fr.minOne)
+		}
+	} else {
+		res, err = p.Read(rp.FetchOffset, max(fr.limit, 0), fr.minOne)
+	}
 	sp.HighWatermark = res.HighWatermark
 	sp.LastStableOffset = res.HighWatermark
 	sp.LogStartOffset = res.LogStartOffset

@@ -5,12 +5,13 @@ package handlers
 // stable offset is the HW), -3 the record with the largest timestamp
 // (KIP-734, v7+), -4 earliest local (KIP-1005, v8+; all data is local, so
 // the same as earliest). Other timestamps use the time index: the first
-// record whose timestamp is at or after it, or offset -1 if none.
+// record whose timestamp is at or after it, or offset -1 if none. Only
+// the leader answers (NOT_LEADER_OR_FOLLOWER elsewhere); a request with a
+// replica id (a follower's) gets the log end offset for latest.
 
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/strata-io/strata/internal/partition"
@@ -34,17 +35,15 @@ func listOffsets(_ context.Context, env *Env, req *Request) (kmsg.Response, erro
 	for _, rt := range r.Topics {
 		st := kmsg.NewListOffsetsResponseTopic()
 		st.Topic = rt.Topic
-		known := img.Topic(rt.Topic) != nil
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, -1
-			p := env.Parts.Get(rt.Topic, rp.Partition)
-			if !known || p == nil {
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			} else {
-				sp.ErrorCode = errorCode(listPartitionOffset(req.Version, p, rp, &sp))
+			p, err := replicaOrNotLeader(env, img, rt.Topic, rp.Partition)
+			if err == nil {
+				err = listPartitionOffset(req.Version, r.ReplicaID, p, rp, &sp)
 			}
+			sp.ErrorCode = errorCode(err)
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
@@ -52,7 +51,7 @@ func listOffsets(_ context.Context, env *Env, req *Request) (kmsg.Response, erro
 	return resp, nil
 }
 
-func listPartitionOffset(version int16, p *partition.Partition, rp kmsg.ListOffsetsRequestTopicPartition, sp *kmsg.ListOffsetsResponseTopicPartition) error {
+func listPartitionOffset(version int16, replica int32, p *partition.Partition, rp kmsg.ListOffsetsRequestTopicPartition, sp *kmsg.ListOffsetsResponseTopicPartition) error {
 	if err := p.CheckLeaderEpoch(rp.CurrentLeaderEpoch); err != nil {
 		return err
 	}
@@ -60,6 +59,8 @@ func listPartitionOffset(version int16, p *partition.Partition, rp kmsg.ListOffs
 	switch ts := rp.Timestamp; {
 	case ts == tsEarliest, ts == tsEarliestLocal && version >= 8:
 		sp.Offset = p.LogStartOffset()
+	case ts == tsLatest && replica >= 0:
+		sp.Offset = p.LogEndOffset() // a follower's question: Kafka answers the log end
 	case ts == tsLatest:
 		sp.Offset = p.HighWatermark()
 	case ts == tsMax && version >= 7:

@@ -6,13 +6,14 @@ package handlers
 // and from v1 the largest epoch at or below the requested one that the
 // log knows. An unknown epoch gives epoch -1 and offset -1 without an
 // error, as in Kafka. The current leader epoch (v2+) is checked first:
-// FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH. The replica id (v3+) is
-// accepted; followers are served like consumers until replication exists.
+// FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH; a broker that does not lead
+// the partition answers NOT_LEADER_OR_FOLLOWER. Followers (replica id,
+// v3+) are served like consumers: Strata's followers learn divergence
+// from Fetch (KIP-320) and ask this only through it.
 
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -27,15 +28,14 @@ func offsetForLeaderEpoch(_ context.Context, env *Env, req *Request) (kmsg.Respo
 	for _, rt := range r.Topics {
 		st := kmsg.NewOffsetForLeaderEpochResponseTopic()
 		st.Topic = rt.Topic
-		known := img.Topic(rt.Topic) != nil
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.LeaderEpoch, sp.EndOffset = -1, -1
-			p := env.Parts.Get(rt.Topic, rp.Partition)
+			p, err := replicaOrNotLeader(env, img, rt.Topic, rp.Partition)
 			switch {
-			case !known || p == nil:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case err != nil:
+				sp.ErrorCode = errorCode(err)
 			default:
 				// Before v2 there is no current epoch; the decoded
 				// default (-1) skips the check.

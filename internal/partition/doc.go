@@ -2,9 +2,15 @@
 // epoch, the replica set, the ISR and the high watermark around a storage
 // log, and wakes long-polling fetches when the log grows.
 //
-// On a single node every partition is a leader whose ISR is itself, so the
-// high watermark equals the log end offset. The cluster issue adds the
-// follower side and ISR tracking here; the shape (HW separate from LEO,
-// epochs checked on every request) is already that of a replicated log.
-// This package never decodes requests and never touches metadata storage.
+// A leader (leader.go) learns its followers' log end offsets from their
+// fetches, keeps the high watermark at the smallest of them over the ISR,
+// holds acks=all appends until the HW passes them, and asks the
+// controller to shrink or expand the ISR. A follower (follower.go) is fed
+// by a replica fetcher (fetcher.go) that copies the leader's log,
+// truncating a divergent tail first. Replication (replication.go) owns the
+// broker's fetchers and the ISR checks; the metadata image drives roles
+// through SetState.
+//
+// This package never decodes client requests and never writes metadata
+// itself: ISR changes go through the AlterPartition function it is given.
 package partition

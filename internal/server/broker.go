@@ -47,6 +47,7 @@ type Broker struct {
 	member *controller.Member
 	logs   *storage.Manager
 	parts  *partition.Set
+	repl   *partition.Replication
 	groups *group.Coordinator
 	env    *handlers.Env
 	// cfg is the effective broker config: static values with the dynamic
@@ -137,6 +138,7 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 		// Listening on port 0 or a wildcard: tell clients the real address.
 		advertised = advertisedFor(b.ln.Addr().(*net.TCPAddr), cfg.ListenAddr())
 	}
+	b.repl = partition.NewReplication(replicationConfig(cfg, b.nodeID, b.meta, logger), b.parts)
 	b.groups = group.New(group.Options{
 		NodeID: b.nodeID, Config: cfg, Meta: b.meta, Parts: b.parts, Logger: logger,
 		Consumer: group.NewConsumerProtocol(group.ConsumerConfigFrom(cfg)),
@@ -290,6 +292,9 @@ func (b *Broker) closeResources() error {
 	b.applyMu.Unlock()
 	if b.groups != nil {
 		b.groups.Close() // before the logs: it may still be appending
+	}
+	if b.repl != nil {
+		b.repl.Close() // the fetchers append to the logs too
 	}
 	if b.logs != nil {
 		errs = append(errs, b.logs.Close())

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/strata-io/strata/internal/config"
 	"github.com/strata-io/strata/internal/metadata"
@@ -97,18 +98,25 @@ type replicaToOpen struct {
 func (b *Broker) applyTopic(t *metadata.Topic, eff config.Broker, want map[partition.Key]bool, opens []replicaToOpen) []replicaToOpen {
 	tc := eff.Topic(t.Configs)
 	scfg := storageConfig(tc)
-	settings := partition.Settings{MinInsyncReplicas: int(tc.Int(config.MinInsyncReplicas))}
+	settings := partition.Settings{
+		MinInsyncReplicas: int(tc.Int(config.MinInsyncReplicas)),
+		// Only the group coordinator's appends wait on it (Append with
+		// acks=-1); a produce waits for its own request timeout.
+		AppendTimeout: time.Duration(eff.Int(config.OffsetsCommitTimeoutMs)) * time.Millisecond,
+	}
 	for i, pm := range t.Partitions {
 		if !contains(pm.Replicas, b.nodeID) {
 			continue
 		}
 		key := partition.Key{Topic: t.Name, Index: int32(i)}
 		want[key] = true
-		st := partition.State{Leader: pm.Leader, LeaderEpoch: pm.LeaderEpoch, Replicas: pm.Replicas, ISR: pm.ISR}
+		st := partition.State{Leader: pm.Leader, LeaderEpoch: pm.LeaderEpoch, PartitionEpoch: pm.PartitionEpoch,
+			Replicas: pm.Replicas, ISR: pm.ISR, TopicID: t.ID}
 		if p := b.parts.Get(key.Topic, key.Index); p != nil {
 			p.Log().UpdateConfig(scfg)
 			p.SetSettings(settings)
 			p.SetState(st)
+			b.repl.Track(p)
 			continue
 		}
 		opens = append(opens, replicaToOpen{key: key, topicID: t.ID, cfg: scfg, state: st, settings: settings})
@@ -133,7 +141,9 @@ func (b *Broker) openReplicas(opens []replicaToOpen) {
 			b.log.Error("opening partition log", "topic", o.key.Topic, "partition", o.key.Index, "err", err)
 			return
 		}
-		b.parts.Put(partition.New(o.key.Topic, o.key.Index, b.nodeID, lg, o.state, o.settings))
+		p := partition.New(o.key.Topic, o.key.Index, b.nodeID, lg, o.state, o.settings)
+		b.parts.Put(p)
+		b.repl.Track(p)
 	}
 	if len(opens) == 1 {
 		open(opens[0])
@@ -164,7 +174,9 @@ func (b *Broker) dropPartitions(keys []partition.Key) {
 	}
 	tps := make([]storage.TopicPartition, len(keys))
 	for i, key := range keys {
-		b.parts.Remove(key)
+		if p := b.parts.Remove(key); p != nil {
+			b.repl.Untrack(p)
+		}
 		tps[i] = storage.TopicPartition{Topic: key.Topic, Partition: key.Index}
 	}
 	if err := b.logs.DeleteAll(tps); err != nil {
