@@ -28,6 +28,9 @@ type Store interface {
 	// changes until ctx ends.
 	Call(ctx context.Context, method string, req, resp any) error
 	Quorum() metadata.QuorumInfo
+	// Sync waits until the image holds everything the quorum had
+	// committed when Sync was called.
+	Sync(ctx context.Context) error
 }
 
 // Options configure a Controller.

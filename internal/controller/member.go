@@ -51,6 +51,10 @@ func NewMember(opts MemberOptions) *Member {
 	return m
 }
 
+// syncWait bounds how long a stopping broker waits to learn the current
+// metadata before its controlled shutdown.
+const syncWait = 2 * time.Second
+
 // retryBackoff is the wait between registration attempts and after a
 // failed heartbeat; the store's Call already waits for a leader.
 const retryBackoff = 100 * time.Millisecond
@@ -145,10 +149,20 @@ func (m *Member) stop() {
 	if !bc.Bool(config.ControlledShutdownEnable) || m.Epoch() == 0 {
 		return
 	}
-	if !m.othersAlive() {
-		// Nowhere to move leadership to, and with the other brokers gone
-		// the quorum may be too: waiting for it would only delay the stop.
+	// NB: the image must be current to tell whether another broker is
+	// alive (the others may have stopped a moment ago), and if it cannot
+	// be brought up to date there is no quorum to act on a controlled
+	// shutdown: the last brokers of a cluster that is stopping as a whole
+	// would otherwise wait out every attempt.
+	ctx, cancel := context.WithTimeout(context.Background(), min(m.sessionTimeout(), syncWait))
+	err := m.opts.Store.Sync(ctx)
+	cancel()
+	if err != nil {
+		m.log.Warn("stopping without a controlled shutdown: the controller quorum does not answer", "err", err)
 		return
+	}
+	if !m.othersAlive() {
+		return // nowhere to move leadership to
 	}
 	attempts := int(bc.Int(config.ControlledShutdownMaxRetries))
 	backoff := time.Duration(bc.Int(config.ControlledShutdownRetryBackoffMs)) * time.Millisecond
