@@ -150,6 +150,11 @@ func ParseVoters(v string) (map[int32]string, error) {
 		if _, dup := out[int32(id)]; dup {
 			return nil, fmt.Errorf("voter id %d appears twice", id)
 		}
+		for other, a := range out {
+			if a == addr {
+				return nil, fmt.Errorf("voters %d and %d have the same address %s", other, id, addr)
+			}
+		}
 		out[int32(id)] = addr
 	}
 	return out, nil

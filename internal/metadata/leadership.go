@@ -100,6 +100,7 @@ func (s *Store) observeLeader() {
 			s.lead.reload = nil
 		}
 		leaderID, addr = s.opts.NodeID, s.trans.LocalAddr()
+		s.fixOwnAddress()
 	}
 	if !isLeader && leaderID == s.opts.NodeID {
 		leaderID = -1 // stepping down: the library still names us
@@ -198,5 +199,34 @@ func (s *Store) waitLeader(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// fixOwnAddress updates this node's address in the quorum configuration
+// when it differs from the transport's (a node that ran alone on the
+// in-memory transport and now has a controller listener, or whose
+// controller listener moved). Only the leader can change the
+// configuration; followers are corrected when they lead or by AddNonvoter
+// at join.
+func (s *Store) fixOwnAddress() {
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	want := s.trans.LocalAddr()
+	for _, srv := range f.Configuration().Servers {
+		if srv.ID != s.id || srv.Address == want {
+			continue
+		}
+		s.log.Info("metadata: updating this node's controller address in the quorum", "old", srv.Address, "new", want)
+		var err error
+		if srv.Suffrage == raft.Voter {
+			err = s.raft.AddVoter(s.id, want, 0, barrierTimeout).Error()
+		} else {
+			err = s.raft.AddNonvoter(s.id, want, 0, barrierTimeout).Error()
+		}
+		if err != nil {
+			s.log.Warn("metadata: updating this node's controller address", "err", err)
+		}
 	}
 }

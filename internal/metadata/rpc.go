@@ -68,6 +68,10 @@ func (s *Store) Call(ctx context.Context, method string, req, resp any) error {
 	if err != nil {
 		return fmt.Errorf("metadata: encoding %s request: %w", method, err)
 	}
+	// NB: a Call in flight ends when the Store closes, whatever ctx says.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.ctx, cancel)()
 	backoff := callBackoffMin
 	for attempt := 0; ; attempt++ {
 		if s.ctx.Err() != nil {

@@ -2,7 +2,9 @@ package metadata
 
 import (
 	"errors"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/strata-io/strata/internal/config"
 )
@@ -143,5 +145,31 @@ func BenchmarkOpenSingleNode(b *testing.B) {
 			b.Fatal(err)
 		}
 		s.Close()
+	}
+}
+
+// A single node that ran on the in-memory transport and restarts with a
+// controller listener takes it as its address in the quorum, so brokers
+// that join later can reach it.
+func TestLoneNodeGainsControllerListener(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	registerNode(t, s, 1)
+	s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(Options{Dir: dir, NodeID: 1, ControllerListen: ln.Addr().String(), ControllerListener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	waitFor(t, 5*time.Second, "the quorum to name the listener's address", func() bool {
+		q := s.Quorum()
+		return len(q.Voters) == 1 && q.Voters[0].Addr == ln.Addr().String()
+	})
+	if s.Image().Brokers[1].NodeID != 1 {
+		t.Fatal("image lost across the restart")
 	}
 }

@@ -159,6 +159,13 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 		Controller:  b.ctrl,
 	}
 
+	// A restarted node's image starts at its last snapshot, which may be
+	// far behind: applying it could open (and set aside as another
+	// topic's) the directory of a topic recreated since. So catch up with
+	// the quorum first, then apply; a lone node is caught up already.
+	if err := b.syncMetadata(); err != nil {
+		return nil, err
+	}
 	b.meta.Subscribe(b.apply) // opens the logs the metadata knows at once
 	host, port, err := handlers.SplitHostPort(advertised)
 	if err != nil {
@@ -173,14 +180,6 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 	if err := b.member.Register(b.ctx); err != nil {
 		return nil, fmt.Errorf("registering with the controller: %w", err)
 	}
-	// Stray logs are judged against an image that has caught up with the
-	// quorum, never against the stale one a restarted node starts from.
-	syncCtx, cancelSync := context.WithTimeout(b.ctx, metadata.UpdateTimeout)
-	err = b.meta.Sync(syncCtx)
-	cancelSync()
-	if err != nil {
-		return nil, fmt.Errorf("catching up with the metadata quorum: %w", err)
-	}
 	b.applyMu.Lock() // not while apply opens a new partition's log
 	b.setAsideStrayLogs()
 	b.applyMu.Unlock()
@@ -190,6 +189,33 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 	logger.Info("strata broker ready", "addr", advertised, "listen", b.ln.Addr().String(), "node_id", b.nodeID, "data_dir", dir, "cluster_id", b.meta.Image().ClusterID)
 	return b, nil
 }
+
+// syncMetadata waits until the metadata image holds everything the
+// quorum has committed, as long as it takes a quorum to form (as Kafka's
+// brokers wait for theirs), saying so now and then.
+func (b *Broker) syncMetadata() error {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(syncLogEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				b.log.Info("waiting for the metadata quorum (a majority of controller.quorum.voters)", "voters", b.static.Str(config.ControllerQuorumVoters))
+			}
+		}
+	}()
+	if err := b.meta.Sync(b.ctx); err != nil {
+		return fmt.Errorf("catching up with the metadata quorum: %w", err)
+	}
+	return nil
+}
+
+// syncLogEvery is how often a broker waiting for its quorum says so.
+const syncLogEvery = 5 * time.Second
 
 // openMetadata opens the metadata store: a quorum of one with no
 // controller.quorum.voters, else a voter or non-voting broker of the
