@@ -36,8 +36,9 @@ type clusterNode struct {
 }
 
 // StartCluster starts n brokers at once (each waits for a quorum of the
-// others to register) with the given config overrides on every node, and
-// stops them when the test ends.
+// others) with the given config overrides on every node, and stops them
+// when the test ends. It returns once every node sees every other as a
+// live broker.
 func StartCluster(t testing.TB, n int, overrides map[string]string) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, overrides: overrides}
@@ -76,7 +77,45 @@ func StartCluster(t testing.TB, n int, overrides map[string]string) *Cluster {
 		}
 		t.Fatalf("brokertest: starting the cluster: %v", err)
 	}
+	c.waitSettled()
 	return c
+}
+
+// settleTimeout bounds the wait for every node to see every other.
+const settleTimeout = 30 * time.Second
+
+// waitSettled waits until every running node's image lists every running
+// node as a live (registered, unfenced) broker, so a test's first request
+// sees the whole cluster wherever it lands.
+func (c *Cluster) waitSettled() {
+	c.t.Helper()
+	deadline := time.Now().Add(settleTimeout)
+	for {
+		c.mu.Lock()
+		var running []*clusterNode
+		for _, n := range c.nodes {
+			if n.b != nil {
+				running = append(running, n)
+			}
+		}
+		c.mu.Unlock()
+		settled := true
+		for _, n := range running {
+			img := n.b.Metadata().Image()
+			for _, other := range running {
+				if b, ok := img.Brokers[other.id]; !ok || b.Fenced {
+					settled = false
+				}
+			}
+		}
+		if settled {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("brokertest: the nodes did not all see each other registered within %v", settleTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // start starts node i with ln as its controller listener.
@@ -147,7 +186,8 @@ func (c *Cluster) Stop(i int) {
 }
 
 // Restart starts a stopped node i again on its data and ports. It returns
-// once the node has caught up with the quorum and registered.
+// once the node has caught up with the quorum and every running node sees
+// it registered and unfenced.
 func (c *Cluster) Restart(i int) {
 	c.t.Helper()
 	c.mu.Lock()
@@ -160,6 +200,7 @@ func (c *Cluster) Restart(i int) {
 		var ln net.Listener
 		if ln, err = net.Listen("tcp", n.ctrlAddr); err == nil {
 			if err = c.start(i, ln); err == nil {
+				c.waitSettled()
 				return
 			}
 		}

@@ -63,6 +63,8 @@ const (
 // Call runs method on the active controller with req and decodes its
 // answer into resp (nil to drop it). It retries while there is no leader,
 // the leader changes, or the leader cannot be reached, until ctx ends.
+// When it returns, this node's image holds everything the controller's
+// image held when the method finished (so what the method wrote).
 func (s *Store) Call(ctx context.Context, method string, req, resp any) error {
 	body, err := json.Marshal(req)
 	if err != nil {

@@ -26,6 +26,10 @@ type rpcRequest struct {
 type rpcResponse struct {
 	Body  json.RawMessage `json:"body,omitempty"`
 	Error *rpcError       `json:"error,omitempty"`
+	// Offset is the answering node's image offset after the method ran:
+	// the caller waits for its own image to reach it, so what a method
+	// wrote is visible to its caller when Call returns.
+	Offset int64 `json:"offset"`
 }
 
 // rpcError carries a Go error across, keeping the sentinels callers test
@@ -112,6 +116,7 @@ func (s *Store) serveRPCConn(c net.Conn) {
 			resp.Error = s.encodeError(err)
 		} else {
 			resp.Body = out
+			resp.Offset = s.Image().Offset
 		}
 		if err := enc.Encode(&resp); err != nil {
 			return
@@ -229,6 +234,9 @@ func (s *Store) callRemote(ctx context.Context, method string, body json.RawMess
 			s.rpc.mu.Unlock()
 		}
 		return nil, rerr
+	}
+	if err := s.waitOffset(ctx, resp.Offset); err != nil {
+		return nil, err
 	}
 	return resp.Body, nil
 }
