@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -36,8 +37,8 @@ func freePorts(t *testing.T, n int) []int {
 
 var readyClusterID = regexp.MustCompile(`strata broker ready".* cluster_id=(\S+)`)
 
-// TestServerThreeVoters starts three `strata server` commands with exactly
-// the issue's flags, all at once and with no format step: they form a
+// TestServerThreeVoters starts three `strata server` commands with the
+// issue's flags, all at once and with no format step: they form a
 // quorum, agree on one generated cluster id, and serve a topic with
 // replication factor 3.
 func TestServerThreeVoters(t *testing.T) {
@@ -58,6 +59,9 @@ func TestServerThreeVoters(t *testing.T) {
 			"--controller-listen", fmt.Sprintf("127.0.0.1:%d", ports[3+i]),
 			"--voters", strings.Join(voters, ","),
 			"--data-dir", filepath.Join(t.TempDir(), "data"),
+			// Stopping all three at once, the last one has no quorum to
+			// move its leaderships to: it would retry for ~11 s.
+			"--override", "controlled.shutdown.enable=false",
 		})
 		cmd.SetErr(logs[i])
 		cmd.SetOut(logs[i])
@@ -65,9 +69,16 @@ func TestServerThreeVoters(t *testing.T) {
 	}
 	defer func() {
 		cancel()
+		start := time.Now()
 		for range 3 {
 			if err := <-done; err != nil {
 				t.Errorf("server exited with %v", err)
+			}
+		}
+		t.Logf("the three servers stopped in %v", time.Since(start))
+		if os.Getenv("STRATA_TEST_LOG") != "" {
+			for i, l := range logs {
+				t.Logf("node %d:\n%s", i+1, l.String())
 			}
 		}
 	}()
@@ -96,12 +107,23 @@ func TestServerThreeVoters(t *testing.T) {
 	adm := kadm.NewClient(cl)
 	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer rcancel()
+	start := time.Now()
 	if _, err := adm.CreateTopic(rctx, 3, 3, nil, "t"); err != nil {
 		t.Fatal(err)
 	}
-	md, err := adm.Metadata(rctx, "t")
-	if err != nil {
-		t.Fatal(err)
+	t.Logf("CreateTopics took %v", time.Since(start))
+	// Another broker may answer Metadata before the topic reaches its
+	// image (as in Kafka, clients retry).
+	var md kadm.Metadata
+	for {
+		md, err = adm.Metadata(rctx, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if md.Topics["t"].Err == nil || rctx.Err() != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if len(md.Brokers) != 3 || len(md.Topics["t"].Partitions) != 3 || md.Controller < 1 {
 		t.Fatalf("metadata: brokers %v, controller %d, topic %+v", md.Brokers.NodeIDs(), md.Controller, md.Topics["t"])
