@@ -62,10 +62,14 @@ func (s *shard) replay(groups map[string]*Group) (n, skipped int, err error) {
 		if s.c.ctx.Err() != nil || s.ready() == kerr.NotCoordinator.Code {
 			return n, skipped, nil
 		}
-		if offset >= s.part.HighWatermark() {
+		// NB: to the log end, not the HW: a new leader's HW starts
+		// where its last checkpoint put it and catches up only as its
+		// followers fetch, so records committed (acknowledged) under the
+		// previous leader may lie above it for a moment.
+		if offset >= s.part.LogEndOffset() {
 			return n, skipped, nil
 		}
-		res, err := s.part.Read(offset, s.c.cfg.loadBuffer, true)
+		res, err := s.part.ReadLog(offset, s.c.cfg.loadBuffer, true)
 		if err != nil {
 			return n, skipped, fmt.Errorf("reading offset %d: %w", offset, err)
 		}

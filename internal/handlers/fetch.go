@@ -240,7 +240,7 @@ func fetchPartition(p *partition.Partition, rp kmsg.FetchRequestTopicPartition, 
 			err = p.UpdateFollowerFetch(fr.replica, rp.FetchOffset)
 		}
 		if err == nil {
-			res, err = p.ReadReplica(rp.FetchOffset, max(fr.limit, 0), fr.minOne)
+			res, err = p.ReadLog(rp.FetchOffset, max(fr.limit, 0), fr.minOne)
 		}
 	} else {
 		res, err = p.Read(rp.FetchOffset, max(fr.limit, 0), fr.minOne)

@@ -147,8 +147,12 @@ func (p *Partition) UpdateFollowerFetch(replica int32, fetchOffset int64) error 
 	return nil
 }
 
-// ReadReplica reads for a follower's fetch: up to the log end, not the HW.
-func (p *Partition) ReadReplica(offset int64, maxBytes int32, minOneBatch bool) (ReadResult, error) {
+// ReadLog reads up to the log end, not the HW: for a follower's fetch,
+// and for a new leader's group coordinator, which loads everything the
+// leader has (Kafka's coordinator loads to the log end too: a leader never
+// truncates, so what it has beyond the HW becomes committed as followers
+// fetch, while a new leader's HW may still lag behind what was committed).
+func (p *Partition) ReadLog(offset int64, maxBytes int32, minOneBatch bool) (ReadResult, error) {
 	res := ReadResult{HighWatermark: p.HighWatermark(), LogStartOffset: p.log.LogStartOffset()}
 	data, err := p.log.Read(offset, maxBytes, 1<<62, minOneBatch)
 	if err != nil {

@@ -370,3 +370,53 @@ func TestReplicationRestartTruncatesDivergentTail(t *testing.T) {
 		}
 	}
 }
+
+// A committed offset is on every ISR member of its __consumer_offsets
+// partition before the commit is answered, so when the group
+// coordinator's broker goes away the next coordinator has it.
+func TestReplicationCommittedOffsetsSurviveCoordinatorLoss(t *testing.T) {
+	c := startReplCluster(t, map[string]string{"offsets.topic.num.partitions": "1"})
+	createRF3(t, c, "data", nil)
+	adm := kadm.NewClient(clusterClient(t, c))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var offs kadm.Offsets
+	offs.Add(kadm.Offset{Topic: "data", Partition: 0, At: 42, LeaderEpoch: -1})
+	for {
+		res, err := adm.CommitOffsets(ctx, "g", offs)
+		if err == nil && res.Ok() {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("commit: %v %v", err, res.Error())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	coords := adm.FindGroupCoordinators(ctx, "g")
+	coord, ok := coords["g"]
+	if !ok || coord.Err != nil {
+		t.Fatalf("coordinator: %+v", coords)
+	}
+	c.Stop(int(coord.NodeID) - 1)
+	// A raw OffsetFetch (kgo finds the coordinator and retries): kadm's
+	// FetchOffsets answers an empty set when its cached coordinator died.
+	cl := clusterClient(t, c)
+	for {
+		req := kmsg.NewPtrOffsetFetchRequest()
+		rg := kmsg.NewOffsetFetchRequestGroup()
+		rg.Group = "g"
+		req.Groups = append(req.Groups, rg)
+		resp, err := req.RequestWith(ctx, cl)
+		if err == nil && len(resp.Groups) == 1 && resp.Groups[0].ErrorCode == 0 {
+			g := resp.Groups[0]
+			if len(g.Topics) != 1 || len(g.Topics[0].Partitions) != 1 || g.Topics[0].Partitions[0].Offset != 42 {
+				t.Fatalf("offsets after the coordinator's loss: %+v", g.Topics)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("fetching offsets after the coordinator's loss: %v %+v", err, resp)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
