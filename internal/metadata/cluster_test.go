@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -18,7 +19,7 @@ import (
 // testCluster is n Stores on real controller listeners (127.0.0.1:0),
 // node ids 1..n; nodes[i] is nil while node i+1 is stopped.
 type testCluster struct {
-	t      *testing.T
+	t      testing.TB
 	voters map[int32]string
 	dirs   map[int32]string
 	addrs  map[int32]string
@@ -35,7 +36,7 @@ func testLogger() *slog.Logger {
 
 // startCluster starts voters 1..n (and observers, not in the voters, after
 // them), all at once.
-func startCluster(t *testing.T, voters, observers int, opts func(*Options)) *testCluster {
+func startCluster(t testing.TB, voters, observers int, opts func(*Options)) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t, voters: map[int32]string{}, dirs: map[int32]string{}, addrs: map[int32]string{}, opts: opts, nodes: map[int32]*Store{}}
 	lns := map[int32]net.Listener{}
@@ -106,7 +107,7 @@ func (c *testCluster) restart(id int32) {
 }
 
 // waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -352,4 +353,52 @@ func TestClusterNonVoterJoins(t *testing.T) {
 	registerNode(t, c.nodes[lead], 5)
 	c.restart(4)
 	c.agree()
+}
+
+// Closing every node of a cluster stops every goroutine the Stores and
+// the Raft library started (the transport's per-connection readers too).
+func TestClusterCloseLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	c := startCluster(t, 3, 1, nil)
+	lead := c.leader()
+	registerNode(t, c.nodes[4], 4)
+	registerNode(t, c.nodes[lead], 1)
+	c.agree()
+	for id := range c.nodes {
+		c.stop(id)
+	}
+	var after int
+	waitFor(t, 10*time.Second, "goroutines to end", func() bool {
+		after = runtime.NumGoroutine()
+		return after <= before+2
+	})
+}
+
+// BenchmarkFailover measures, with Kafka's default quorum timeouts, the
+// time from the leader stopping to a new leader announced on every node:
+// a clean Close (which hands leadership over) and a crash (the others
+// must notice the silence: fetch timeout).
+func BenchmarkFailover(b *testing.B) {
+	for _, crash := range []bool{false, true} {
+		name := "close"
+		if crash {
+			name = "crash"
+		}
+		b.Run(name, func(b *testing.B) {
+			var total time.Duration
+			for range b.N {
+				c := startCluster(b, 3, 0, func(o *Options) { o.ElectionTimeout, o.FetchTimeout = 0, 0 })
+				old := c.leader()
+				c.nodes[old].noHandOver = crash
+				start := time.Now()
+				c.stop(old)
+				c.leader()
+				total += time.Since(start)
+				for id := range c.nodes {
+					c.stop(id)
+				}
+			}
+			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/failover")
+		})
+	}
 }

@@ -93,6 +93,9 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	// noHandOver makes Close stop as a crash would, without handing
+	// leadership over (tests measure failover with it).
+	noHandOver bool
 }
 
 const (
@@ -304,8 +307,21 @@ func (s *Store) changed() <-chan struct{} {
 	return s.pub.changed
 }
 
+// handOver, on a leader with other voters, hands leadership to the most
+// up-to-date of them before this node stops, so the quorum has a new
+// controller in milliseconds instead of after a fetch timeout.
+func (s *Store) handOver() {
+	if s.noHandOver || s.raft.State() != raft.Leader || len(s.voters) < 2 {
+		return
+	}
+	if err := s.raft.LeadershipTransfer().Error(); err != nil {
+		s.log.Info("metadata: handing leadership over before stopping", "err", err)
+	}
+}
+
 // Close leaves the quorum's work to the others: it stops the controller
-// (OnLeadership(false)), shuts the Raft node down and closes its files.
+// (OnLeadership(false)), hands leadership over if it leads, shuts the
+// Raft node down and closes its files.
 // Writes after Close fail with ErrClosed.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
@@ -313,6 +329,7 @@ func (s *Store) Close() error {
 		var errs []error
 		if s.raft != nil {
 			s.lead.stop(s)
+			s.handOver()
 			errs = append(errs, s.raft.Shutdown().Error())
 		}
 		if s.closeMux != nil {
