@@ -80,6 +80,9 @@ type Image struct {
 	BrokerConfigs map[string]map[string]string `json:"broker_configs,omitempty"`
 	// ControllerID is the active controller (this node on a single node).
 	ControllerID int32 `json:"controller_id"`
+	// ProducerIDsEnd is the end of the last block of producer ids handed
+	// to a broker: every id below it is taken (AllocateProducerIDs).
+	ProducerIDsEnd int64 `json:"producer_ids_end,omitempty"`
 }
 
 func emptyImage() *Image {

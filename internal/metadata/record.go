@@ -15,6 +15,7 @@ const (
 	TypeTopicConfig      = "topic_config"
 	TypeBrokerConfig     = "broker_config"
 	TypePartitionChange  = "partition_change"
+	TypeProducerIDs      = "producer_ids"
 )
 
 // Record is one change to the metadata.
@@ -34,6 +35,9 @@ type Record struct {
 	// Partition and PartitionState describe a partition_change.
 	Partition      int32      `json:"partition,omitempty"`
 	PartitionState *Partition `json:"partition_state,omitempty"`
+	// ProducerIDsEnd is the end of a block of producer ids a broker took
+	// (producer_ids); it must be above the image's current end.
+	ProducerIDsEnd int64 `json:"producer_ids_end,omitempty"`
 }
 
 // Errors of a command the state machine rejects. A rejected command
@@ -105,6 +109,11 @@ func apply(img *Image, r Record) (*Image, error) {
 		} else {
 			out.BrokerConfigs[r.Resource] = r.Configs
 		}
+	case TypeProducerIDs:
+		if r.ProducerIDsEnd <= out.ProducerIDsEnd {
+			return nil, fmt.Errorf("%w: producer_ids end %d is not above %d", ErrInvalidRecord, r.ProducerIDsEnd, out.ProducerIDsEnd)
+		}
+		out.ProducerIDsEnd = r.ProducerIDsEnd
 	default:
 		return nil, fmt.Errorf("%w: unknown type %q", ErrInvalidRecord, r.Type)
 	}

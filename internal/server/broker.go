@@ -125,10 +125,14 @@ func New(cfg config.Broker, opts Options) (_ *Broker, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening logs: %w", err)
 	}
-	pids, err := txn.OpenProducerIDs(filepath.Join(dir, producerIDsName), producerIDBlock)
+	// Producer ids come in blocks from the metadata log, cluster-wide;
+	// ids a broker handed out from its own file before it was part of a
+	// cluster stay taken (the floor).
+	floor, err := txn.ProducerIDsFileEnd(filepath.Join(dir, producerIDsName))
 	if err != nil {
 		return nil, fmt.Errorf("opening producer ids: %w", err)
 	}
+	pids := txn.NewProducerIDs(&producerIDBlocks{ctx: b.ctx, store: b.meta, floor: floor})
 
 	if b.ln, err = net.Listen("tcp", cfg.ListenAddr()); err != nil {
 		return nil, fmt.Errorf("listen: %w", err)

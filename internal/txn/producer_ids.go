@@ -6,10 +6,10 @@ package txn
 // id from it leaves. A crash loses the unused rest of a block, never
 // repeats an id.
 //
-// Blocks come from a BlockSource. Today that is a small file in the data
-// directory (one broker); once the Raft metadata log owns block allocation
-// for the cluster, a source backed by it replaces the file and nothing
-// else changes.
+// Blocks come from a BlockSource: the broker takes them from the Raft
+// metadata log, so ids are unique across the cluster (internal/server,
+// producer_ids.go). The file source here is what brokers used before; its
+// end is read once (ProducerIDsFileEnd) so those ids are never repeated.
 
 import (
 	"bytes"
@@ -68,6 +68,24 @@ func OpenProducerIDs(path string, blockSize int64) (*ProducerIDs, error) {
 		return nil, err
 	}
 	return NewProducerIDs(src), nil
+}
+
+// ProducerIDsFileEnd reads the end of the last block recorded in the file
+// at path by OpenProducerIDs (0 if there is no file): the ids a broker
+// handed out on its own, which a cluster-wide source must not repeat.
+func ProducerIDsFileEnd(path string) (int64, error) {
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("txn: read producer id block file: %w", err)
+	}
+	end, err := parseBlockFile(b)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: %v", ErrCorruptProducerIDs, path, err)
+	}
+	return end, nil
 }
 
 // Next returns a producer id never returned before. It fails only when a

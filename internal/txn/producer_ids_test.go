@@ -211,3 +211,30 @@ func FuzzParseBlockFile(f *testing.F) {
 		}
 	})
 }
+
+// TestProducerIDsFileEnd reads the end a file source left (0 without a
+// file), so a cluster-wide source can start above it.
+func TestProducerIDsFileEnd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "producer-ids")
+	if end, err := ProducerIDsFileEnd(path); err != nil || end != 0 {
+		t.Fatalf("no file: %d, %v; want 0", end, err)
+	}
+	p, err := OpenProducerIDs(path, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 1001 {
+		if _, err := p.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if end, err := ProducerIDsFileEnd(path); err != nil || end != 2000 {
+		t.Errorf("after two blocks: %d, %v; want 2000", end, err)
+	}
+	if err := os.WriteFile(path, []byte("0\n12\n34\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ProducerIDsFileEnd(path); !errors.Is(err, ErrCorruptProducerIDs) {
+		t.Errorf("corrupt file: %v, want ErrCorruptProducerIDs", err)
+	}
+}
