@@ -314,6 +314,10 @@ func reportAlterResults(out io.Writer, what string, plan reassignPlan, rs kadm.A
 	return errors.Join(errs...)
 }
 
+// errNotOnTarget is --verify's failure: a partition that is neither being
+// moved nor on its target replicas.
+var errNotOnTarget = errors.New("are not on their target replicas and not being moved")
+
 // reassignState is one partition's progress as --verify reports it.
 type reassignState int
 
@@ -366,16 +370,21 @@ func verifyReassignment(ctx context.Context, out io.Writer, adm *kadm.Client, pl
 		}
 	}
 	if len(mismatched) > 0 {
-		return false, fmt.Errorf("%d partitions are not on their target replicas and not being moved", len(mismatched))
+		return false, fmt.Errorf("%d partitions %w", len(mismatched), errNotOnTarget)
 	}
 	return allDone, nil
 }
 
 // waitReassignment runs --verify every period until everything is done.
+// A partition neither moving nor on its target counts as not yet started
+// for a while: the broker answering Metadata may not have applied the
+// change the controller just accepted.
 func waitReassignment(ctx context.Context, out io.Writer, cf *clientFlags, plan reassignPlan, period time.Duration) error {
 	if period <= 0 {
 		return errors.New("--wait-interval must be positive")
 	}
+	const settle = 15 * time.Second
+	start := time.Now()
 	for {
 		var done bool
 		err := withAdmin(ctx, cf, func(ctx context.Context, adm *kadm.Client) error {
@@ -383,6 +392,9 @@ func waitReassignment(ctx context.Context, out io.Writer, cf *clientFlags, plan 
 			done, err = verifyReassignment(ctx, io.Discard, adm, plan)
 			return err
 		})
+		if errors.Is(err, errNotOnTarget) && time.Since(start) < settle {
+			err = nil
+		}
 		if err != nil {
 			return err
 		}
