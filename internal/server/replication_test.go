@@ -225,29 +225,31 @@ func rawProduce(t *testing.T, cl *kgo.Client, id int32, topic string, timeoutMs 
 }
 
 // With fewer ISR members than min.insync.replicas, acks=all is refused
-// with NOT_ENOUGH_REPLICAS (never silently accepted); brokers that come
-// back catch up and rejoin the ISR, and writes go on.
+// with NOT_ENOUGH_REPLICAS (never silently accepted); a broker that comes
+// back catches up and rejoins the ISR, and writes go on.
+//
+// NB: min.insync.replicas=3 with one broker down rather than 2 with two
+// down: every broker is also a voter here, and with two of three down the
+// quorum could not record the ISR change at all (acks=all would then time
+// out instead, which is an error too, but not the one under test).
 func TestReplicationMinInsyncReplicas(t *testing.T) {
 	c := startReplCluster(t, nil)
-	two := "2"
-	createRF3(t, c, "mir", map[string]*string{"min.insync.replicas": &two})
+	three := "3"
+	createRF3(t, c, "mir", map[string]*string{"min.insync.replicas": &three})
 	cl := clusterClient(t, c)
 	produceValues(t, cl, "mir", "a", 10)
 	leader := c.Leader("mir", 0)
-	others := []int{(leader + 1) % 3, (leader + 2) % 3}
-	c.Stop(others[0])
+	other := (leader + 1) % 3
+	c.Stop(other)
 	waitFor(t, "ISR of two", func() bool { return len(isrOf(c, "mir")) == 2 })
-	produceValues(t, cl, "mir", "b", 10)
-	c.Stop(others[1])
-	waitFor(t, "ISR of one", func() bool { return len(isrOf(c, "mir")) == 1 })
+	leader = c.Leader("mir", 0)
 	if code := rawProduce(t, cl, c.NodeID(leader), "mir", 5000).Topics[0].Partitions[0].ErrorCode; code != kerr.NotEnoughReplicas.Code {
 		t.Fatalf("acks=all below min.insync.replicas: error %d, want NOT_ENOUGH_REPLICAS", code)
 	}
-	c.Restart(others[0])
-	c.Restart(others[1])
+	c.Restart(other)
 	waitFor(t, "ISR of three", func() bool { return len(isrOf(c, "mir")) == 3 })
 	produceValues(t, cl, "mir", "c", 10)
-	identical(t, c, "mir", 30)
+	identical(t, c, "mir", 20)
 }
 
 // The leader goes away under acks=all load: a follower from the ISR takes
