@@ -63,7 +63,7 @@ func (c *Cluster) waitNewController(old int32, timeout time.Duration) int32 {
 	c.t.Helper()
 	var id int32 = -1
 	c.Eventually(fmt.Sprintf("a controller other than %d", old), timeout, func(ctx context.Context) error {
-		md, err := c.adm.BrokerMetadata(ctx)
+		md, err := c.adm.BrokerMetadata(fresh(ctx))
 		if err != nil {
 			return err
 		}

@@ -50,7 +50,8 @@ type Cluster struct {
 	dir   string
 	nodes []*Node // nodes[i].ID == i+1
 
-	adm *kadm.Client // shared admin client over every broker's address
+	cl  *kgo.Client  // shared client over every broker's address
+	adm *kadm.Client // admin client on cl
 }
 
 // Start builds strata (once per process), starts opts.Brokers brokers and
@@ -102,7 +103,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.adm = kadm.NewClient(cl)
+	c.cl, c.adm = cl, kadm.NewClient(cl)
 	c.WaitBrokers(opts.ReadyTimeout)
 	return c
 }

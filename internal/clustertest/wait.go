@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // attemptTimeout bounds one admin round trip of a wait: a request that
@@ -42,19 +44,28 @@ func (c *Cluster) poll(timeout time.Duration, fn func(ctx context.Context) error
 	}
 }
 
-// Metadata is one Metadata answer for topics (all topics if none).
+// Metadata is one Metadata answer for topics (all topics if none),
+// always fresh from a broker.
 func (c *Cluster) Metadata(ctx context.Context, topics ...string) (kadm.Metadata, error) {
-	return c.adm.Metadata(ctx, topics...)
+	return c.adm.Metadata(fresh(ctx), topics...)
 }
+
+// fresh makes kadm send Metadata to a broker instead of answering from
+// the client's cache (kadm answers from it for up to MetadataMinAge, and
+// the broker list of a topic-less request for longer): the harness waits
+// for changes and must see them. Asking for the authorized operations is
+// kadm's one way to bypass the cache.
+func fresh(ctx context.Context) context.Context { return kadm.WithAuthorizedOps(ctx) }
 
 // WaitBrokers waits until Metadata lists exactly the running, unpaused
 // brokers (a broker that was killed or paused drops out once the
-// controller fences it).
+// controller fences it). On a timeout it reports what each live broker
+// lists, since each answers from its own copy of the metadata.
 func (c *Cluster) WaitBrokers(timeout time.Duration) {
 	c.t.Helper()
 	want := c.Live()
-	c.Eventually(fmt.Sprintf("Metadata lists brokers %v", want), timeout, func(ctx context.Context) error {
-		md, err := c.adm.BrokerMetadata(ctx)
+	err := c.poll(timeout, func(ctx context.Context) error {
+		md, err := c.adm.BrokerMetadata(fresh(ctx))
 		if err != nil {
 			return err
 		}
@@ -65,6 +76,43 @@ func (c *Cluster) WaitBrokers(timeout time.Duration) {
 		}
 		return nil
 	})
+	if err != nil {
+		c.t.Fatalf("clustertest: Metadata lists brokers %v: not within %v: %v\n%s", want, timeout, err, c.brokerViews())
+	}
+}
+
+// brokerViews asks every live broker for Metadata and DescribeCluster
+// (with fenced brokers) and describes what each answered.
+func (c *Cluster) brokerViews() string {
+	var b strings.Builder
+	cl := c.cl
+	for _, id := range c.Live() {
+		ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
+		fmt.Fprintf(&b, "node %d: ", id)
+		md := kmsg.NewPtrMetadataRequest()
+		if resp, err := md.RequestWith(ctx, cl.Broker(int(id))); err != nil {
+			fmt.Fprintf(&b, "Metadata: %v; ", err)
+		} else {
+			var ids []int32
+			for _, br := range resp.Brokers {
+				ids = append(ids, br.NodeID)
+			}
+			fmt.Fprintf(&b, "Metadata brokers %v controller %d; ", ids, resp.ControllerID)
+		}
+		dc := kmsg.NewPtrDescribeClusterRequest()
+		dc.IncludeFencedBrokers = true
+		if resp, err := dc.RequestWith(ctx, cl.Broker(int(id))); err != nil {
+			fmt.Fprintf(&b, "DescribeCluster: %v\n", err)
+		} else {
+			fmt.Fprint(&b, "DescribeCluster:")
+			for _, br := range resp.Brokers {
+				fmt.Fprintf(&b, " %d(fenced=%v)", br.NodeID, br.IsFenced)
+			}
+			fmt.Fprintln(&b)
+		}
+		cancel()
+	}
+	return b.String()
 }
 
 // ControllerID is the active controller's node id as Metadata reports it.
@@ -72,7 +120,7 @@ func (c *Cluster) ControllerID() int32 {
 	c.t.Helper()
 	var id int32 = -1
 	c.Eventually("Metadata names an active controller", 30*time.Second, func(ctx context.Context) error {
-		md, err := c.adm.BrokerMetadata(ctx)
+		md, err := c.adm.BrokerMetadata(fresh(ctx))
 		if err != nil {
 			return err
 		}
@@ -107,7 +155,7 @@ func (c *Cluster) CreateTopic(topic string, partitions int32, rf int16, configs 
 
 // topicState returns the partitions of topic from one Metadata answer.
 func (c *Cluster) topicState(ctx context.Context, topic string) (kadm.PartitionDetails, error) {
-	md, err := c.adm.Metadata(ctx, topic)
+	md, err := c.adm.Metadata(fresh(ctx), topic)
 	if err != nil {
 		return nil, err
 	}
