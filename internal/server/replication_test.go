@@ -422,3 +422,35 @@ func TestReplicationCommittedOffsetsSurviveCoordinatorLoss(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A follower that was down while the leader's log start moved past its
+// log end (DeleteRecords) gets OFFSET_OUT_OF_RANGE, starts its log over
+// at the leader's log start and catches up; the other follower's log
+// start follows the leader's.
+func TestReplicationFollowerBehindLogStart(t *testing.T) {
+	c := startReplCluster(t, nil)
+	createRF3(t, c, "lso", nil)
+	cl := clusterClient(t, c)
+	produceValues(t, cl, "lso", "a", 20)
+	identical(t, c, "lso", 20)
+	leader := c.Leader("lso", 0)
+	behind := (leader + 1) % 3
+	c.Stop(behind)
+	waitFor(t, "ISR of two", func() bool { return len(isrOf(c, "lso")) == 2 })
+	produceValues(t, cl, "lso", "b", 30)
+	adm := kadm.NewClient(cl)
+	var offs kadm.Offsets
+	offs.Add(kadm.Offset{Topic: "lso", Partition: 0, At: 45})
+	res, err := adm.DeleteRecords(context.Background(), offs)
+	if err != nil || res.Error() != nil {
+		t.Fatalf("delete records: %v %v", err, res.Error())
+	}
+	c.Restart(behind)
+	identical(t, c, "lso", 50)
+	for i := range 3 {
+		if s := replica(c, i, "lso").LogStartOffset(); s != 45 {
+			t.Fatalf("node %d log start %d, want 45", i+1, s)
+		}
+	}
+	waitFor(t, "ISR of three", func() bool { return len(isrOf(c, "lso")) == 3 })
+}
