@@ -217,27 +217,47 @@ func (f *fetcher) handle(resp *kmsg.FetchResponse, sent map[string]map[int32]sen
 				continue
 			}
 			if err := f.handlePartition(s, sp); err != nil {
+				backoff := f.r.cfg.FetchBackoff
 				switch {
 				case errors.Is(err, errNotFollowerOf):
 				case errors.Is(err, errMetadataLag):
 					// Expected while the brokers' metadata images
-					// disagree for a moment (a leader change).
+					// disagree for a moment (a leader change): the
+					// leader's catches up within milliseconds, and
+					// every moment waited here after a failover is
+					// a moment acks=all writes wait for the ISR.
 					log.Debug("replica fetch of a partition refused", "topic", rt.Topic, "partition", sp.Partition, "err", err)
+					backoff = min(backoff, metadataLagBackoff)
 				default:
 					log.Warn("replica fetch of a partition failed", "topic", rt.Topic, "partition", sp.Partition, "err", err)
 				}
-				f.delay(s.p)
+				f.delay(s.p, backoff)
 			}
 		}
 	}
 }
 
-func (f *fetcher) delay(p *Partition) {
+func (f *fetcher) delay(p *Partition, d time.Duration) {
 	f.mu.Lock()
 	if fs := f.mu.parts[p]; fs != nil {
-		fs.delayedUntil = f.r.now().Add(f.r.cfg.FetchBackoff)
+		fs.delayedUntil = f.r.now().Add(d)
 	}
 	f.mu.Unlock()
+}
+
+// metadataLagBackoff caps the pause after a refusal that only means the
+// leader's metadata is behind or ahead of ours.
+const metadataLagBackoff = 50 * time.Millisecond
+
+// retryNow lifts p's backoff: its state changed (a new leader or epoch),
+// so the reason it was held back may be gone.
+func (f *fetcher) retryNow(p *Partition) {
+	f.mu.Lock()
+	if fs := f.mu.parts[p]; fs != nil {
+		fs.delayedUntil = time.Time{}
+	}
+	f.mu.Unlock()
+	f.wake()
 }
 
 // handlePartition applies one partition's answer: truncation on a

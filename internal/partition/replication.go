@@ -119,7 +119,7 @@ func (r *Replication) Track(p *Partition) {
 	h.Write([]byte(p.Topic))
 	id := fetcherID{leader: st.Leader, index: int((h.Sum32() + uint32(p.Index)) % uint32(r.cfg.NumFetchers))}
 	if has && cur == id {
-		r.mu.fetchers[id].wake() // a new epoch: fetch with it now
+		r.mu.fetchers[id].retryNow(p) // perhaps a new epoch: fetch with it now
 		return
 	}
 	if has {
