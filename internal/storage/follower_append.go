@@ -55,7 +55,7 @@ func (l *Log) AppendAsFollower(b []byte) (FollowerAppendResult, error) {
 		if _, err := record.Validate(raw); err != nil {
 			return res, batchError(err)
 		}
-		if h.BaseOffset < 0 || h.BaseOffset <= prevLast {
+		if h.BaseOffset < 0 || h.BaseOffset <= prevLast || h.LastOffset() < h.BaseOffset {
 			return res, fmt.Errorf("%w: batch offsets %d..%d after %d", ErrCorruptBatch, h.BaseOffset, h.LastOffset(), prevLast)
 		}
 		if int64(len(raw)) > cfg.SegmentBytes {
