@@ -27,9 +27,18 @@ import (
 //   - INELIGIBLE_REPLICA: a broker added to the ISR is fenced or unknown.
 //
 // An accepted change may complete a reassignment (its adding replicas
-// are now all in the ISR); if that moves the leadership away from the
-// sender, the records are still written and the sender is told
-// FENCED_LEADER_EPOCH, as Kafka does, so it refreshes its state.
+// are now all in the ISR), unless the completion would take the
+// leadership from the sender: then only the ISR changes, and the
+// controller completes the reassignment in a change of its own
+// (Reconcile), after the sender has its answer.
+//
+// NB: Kafka completes it here and answers FENCED_LEADER_EPOCH, relying on
+// the leader to keep counting the replica it proposed in its high
+// watermark until the new state reaches it. A leader that takes an error
+// to mean "nothing changed" and forgets that replica would acknowledge
+// records the new leader — that very replica — may lack. Answering with
+// the ISR it asked for leaves no such window: until the leader learns it
+// no longer leads, its high watermark waits for every ISR member.
 func AlterPartition(img *metadata.Image, bc config.Broker, req metadata.AlterPartitionRequest) ([]metadata.Record, metadata.AlterPartitionResponse) {
 	if req.BrokerEpoch != -1 {
 		if br, ok := img.Brokers[req.NodeID]; !ok || br.Epoch != req.BrokerEpoch {
@@ -65,13 +74,9 @@ func AlterPartition(img *metadata.Image, bc config.Broker, req metadata.AlterPar
 	b := newBatch(img)
 	c := b.newChange(t, int(req.Partition), uncleanFor(bc, t))
 	c.isr = slices.Clone(req.NewISR)
+	c.keepLeader = true
 	b.change(t, int(req.Partition), c)
-	next := b.state(t, int(req.Partition))
-	resp := metadata.AlterPartitionResponse{State: next}
-	if next.Leader != req.NodeID {
-		resp.ErrorCode = kerr.FencedLeaderEpoch.Code
-	}
-	return b.records(), resp
+	return b.records(), metadata.AlterPartitionResponse{State: b.state(t, int(req.Partition))}
 }
 
 // validISR: non-empty, no repeats, replicas only, the leader included.

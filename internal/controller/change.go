@@ -36,6 +36,9 @@ type partitionChange struct {
 	// accept says whether a broker may lead or be added to the ISR:
 	// registered and unfenced in the state being built.
 	accept func(id int32) bool
+	// keepLeader holds back a reassignment's completion that would take
+	// the leadership from the current leader (see AlterPartition).
+	keepLeader bool
 
 	isr, replicas, adding, removing []int32
 }
@@ -94,6 +97,9 @@ func (c *partitionChange) completeReassignment() {
 		if !slices.Contains(isr, a) {
 			return
 		}
+	}
+	if c.keepLeader && slices.Contains(c.removing, c.cur.Leader) {
+		return
 	}
 	c.isr, c.replicas, c.adding, c.removing = isr, replicas, nil, nil
 }

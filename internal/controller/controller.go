@@ -159,6 +159,7 @@ func (c *Controller) term(ctx context.Context) {
 	now := c.opts.Now()
 	nextReconcile := now
 	nextRebalance := now.Add(c.rebalanceInterval(bc))
+	last := now
 	for {
 		select {
 		case <-ctx.Done():
@@ -166,6 +167,15 @@ func (c *Controller) term(ctx context.Context) {
 		case <-tick.C:
 		}
 		now := c.opts.Now()
+		if gap := now.Sub(last); gap > c.sessionTimeout()/2 {
+			// This loop did not run for a good part of a session (the
+			// process was paused or starved of CPU): the heartbeats that
+			// came meanwhile may not have been counted either. Give every
+			// broker the time back rather than fence live ones.
+			c.extendSessions(gap)
+			c.log.Warn("controller loop was late; extended every broker's session", "late_by", gap)
+		}
+		last = now
 		c.fenceExpired(now)
 		if !now.Before(nextReconcile) {
 			nextReconcile = now.Add(reconcileEvery)
@@ -189,10 +199,20 @@ func (c *Controller) rebalanceInterval(bc config.Broker) time.Duration {
 	return time.Duration(bc.Int(config.LeaderImbalanceCheckIntervalSeconds)) * time.Second
 }
 
-// write runs a decision through Update and logs what it changed.
+// write runs a decision of the active controller through Update and logs
+// what it changed.
+//
+// NB: Update works from any node (it forwards to the leader), so a node
+// that has just lost the leadership, and whose deadlines are stale (a
+// paused process that resumes), must not decide anything: fn runs only
+// while this node still leads.
 func (c *Controller) write(what string, fn func(*metadata.Image) ([]metadata.Record, error)) {
 	n := 0
 	err := c.opts.Store.Update(func(img *metadata.Image) ([]metadata.Record, error) {
+		if !c.active() {
+			n = 0
+			return nil, nil
+		}
 		recs, err := fn(img)
 		n = len(recs)
 		return recs, err
@@ -202,6 +222,23 @@ func (c *Controller) write(what string, fn func(*metadata.Image) ([]metadata.Rec
 		c.log.Warn("controller: "+what, "err", err)
 	case n > 0:
 		c.log.Info("controller: "+what, "records", n)
+	}
+}
+
+// active reports whether this node leads the quorum and runs its term.
+func (c *Controller) active() bool {
+	c.mu.Lock()
+	term := c.mu.endTerm != nil
+	c.mu.Unlock()
+	return term && c.opts.Store.IsLeader()
+}
+
+// extendSessions moves every broker's session end later by d.
+func (c *Controller) extendSessions(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, t := range c.mu.deadlines {
+		c.mu.deadlines[id] = t.Add(d)
 	}
 }
 
@@ -304,9 +341,18 @@ func (c *Controller) heartbeat(req metadata.BrokerHeartbeatRequest) (metadata.Br
 }
 
 func (c *Controller) alterPartition(req metadata.AlterPartitionRequest) (metadata.AlterPartitionResponse, error) {
-	return decide(c, func(img *metadata.Image) ([]metadata.Record, metadata.AlterPartitionResponse) {
+	resp, err := decide(c, func(img *metadata.Image) ([]metadata.Record, metadata.AlterPartitionResponse) {
 		return AlterPartition(img, c.opts.Config(), req)
 	})
+	if err == nil && resp.ErrorCode == 0 && Reassigning(resp.State) {
+		// The ISR change may have readied a reassignment that moves the
+		// leader (see AlterPartition): complete it now rather than at the
+		// next sweep.
+		c.write("completing a reassignment", func(img *metadata.Image) ([]metadata.Record, error) {
+			return Reconcile(img, c.opts.Config()), nil
+		})
+	}
+	return resp, err
 }
 
 func (c *Controller) controlledShutdown(req metadata.ControlledShutdownRequest) (metadata.ControlledShutdownResponse, error) {

@@ -106,12 +106,19 @@ func (m *Member) sessionTimeout() time.Duration {
 }
 
 func (m *Member) heartbeatLoop() {
+	next := time.Now()
 	for {
+		// NB: on a fixed schedule, not an interval after the last answer:
+		// a slow answer must not stretch the gap the controller sees.
 		interval := time.Duration(m.opts.Config().Int(config.BrokerHeartbeatIntervalMs)) * time.Millisecond
+		next = next.Add(interval)
+		if now := time.Now(); next.Before(now) {
+			next = now
+		}
 		select {
 		case <-m.ctx.Done():
 			return
-		case <-time.After(interval):
+		case <-time.After(time.Until(next)):
 		}
 		var resp metadata.BrokerHeartbeatResponse
 		req := metadata.BrokerHeartbeatRequest{NodeID: m.opts.Self.NodeID, BrokerEpoch: m.Epoch(), MetadataOffset: m.opts.Store.Image().Offset}
