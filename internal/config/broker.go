@@ -19,7 +19,7 @@ var BrokerDefs = newSet(append(append(append(append(append(coreDefs, groupDefs..
 var coreDefs = []Def{
 	intDef("node.id", 1, 0, math.MaxInt32, "This broker's id."),
 	{Name: "listeners", Type: TypeString, Default: "PLAINTEXT://127.0.0.1:9092", Check: checkListener, Doc: "Addresses to listen on: PLAINTEXT://host:port (or host:port) for clients, and CONTROLLER://host:port for the metadata quorum."},
-	{Name: "advertised.listeners", Type: TypeString, NoDefault: true, Check: checkListener, Doc: "Address given to clients; defaults to listeners."},
+	{Name: "advertised.listeners", Type: TypeString, NoDefault: true, Check: checkListener, Doc: "Address given to clients (PLAINTEXT://host:port), and CONTROLLER://host:port the one other quorum members dial for a non-voting broker; default: listeners."},
 	{Name: "log.dirs", Type: TypeString, Default: "./data", Doc: "The data directory."},
 	{Name: "broker.rack", Type: TypeString, NoDefault: true, Doc: "Rack of this broker."},
 	intDef("num.partitions", 1, 1, math.MaxInt32, "Partitions of auto-created topics and CreateTopics without a count."),

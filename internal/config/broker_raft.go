@@ -123,6 +123,19 @@ func (b Broker) ControllerListenAddr() string {
 	return ""
 }
 
+// AdvertisedControllerAddr is the CONTROLLER entry of
+// advertised.listeners, "" if there is none: the address other quorum
+// members dial to reach a non-voting broker (a voter's is its entry in
+// controller.quorum.voters).
+func (b Broker) AdvertisedControllerAddr() string {
+	v, ok := b.Get("advertised.listeners")
+	if !ok {
+		return ""
+	}
+	_, ctrl, _ := SplitListeners(v)
+	return ctrl
+}
+
 // ParseVoters parses controller.quorum.voters: id@host:port,... into node
 // id -> address. An empty value gives an empty map.
 func ParseVoters(v string) (map[int32]string, error) {

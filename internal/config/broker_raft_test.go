@@ -65,3 +65,17 @@ func TestListenersAndQuorumConfigs(t *testing.T) {
 		t.Fatalf("split/join: %q %q %v", client, ctrl, err)
 	}
 }
+
+func TestAdvertisedControllerAddr(t *testing.T) {
+	b, err := NewBroker(map[string]string{
+		"node.id": "4", "listeners": "PLAINTEXT://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093",
+		"advertised.listeners": "PLAINTEXT://b4.example:9092,CONTROLLER://b4.example:9093",
+		ControllerQuorumVoters: "1@h1:9093",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.AdvertisedAddr() != "b4.example:9092" || b.AdvertisedControllerAddr() != "b4.example:9093" {
+		t.Fatalf("advertised %q controller %q", b.AdvertisedAddr(), b.AdvertisedControllerAddr())
+	}
+}

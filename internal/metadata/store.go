@@ -32,6 +32,10 @@ type Options struct {
 	// ControllerListen (tests pre-bind port 0 so every node's address is
 	// known before any starts). The Store closes it.
 	ControllerListener net.Listener
+	// ControllerAdvertised is the address other members dial for this
+	// node when it is not a voter ("" : ControllerListen, with a wildcard
+	// host taken as 127.0.0.1). A voter is dialled at its Voters entry.
+	ControllerAdvertised string
 	// Voters maps node id to controller address; this node is a voter iff
 	// its id is in it. Empty means {NodeID: ControllerListen}: one node.
 	Voters map[int32]string

@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -49,7 +50,7 @@ func (s *Store) openTransport() (raft.Transport, error) {
 	m := &mux{
 		s:         s,
 		ln:        ln,
-		advertise: advertiseAddr(s.voters[s.opts.NodeID], s.opts.ControllerListen, ln.Addr()),
+		advertise: advertiseAddr(cmp.Or(s.voters[s.opts.NodeID], s.opts.ControllerAdvertised), s.opts.ControllerListen, ln.Addr()),
 		raftConns: make(chan net.Conn),
 		done:      make(chan struct{}),
 		conns:     map[net.Conn]struct{}{},
@@ -67,8 +68,9 @@ func (s *Store) openTransport() (raft.Transport, error) {
 }
 
 // advertiseAddr is the address other members dial: the voters list's
-// entry for this node if it is a voter, else the configured listen
-// address, with a wildcard host or port 0 filled in from the bound one.
+// entry for this node if it is a voter, else the advertised one, else the
+// configured listen address with a wildcard host or port 0 filled in
+// from the bound one.
 func advertiseAddr(voterAddr, listen string, bound net.Addr) string {
 	if voterAddr != "" {
 		return voterAddr

@@ -226,14 +226,15 @@ const syncLogEvery = 5 * time.Second
 // voters' quorum on the CONTROLLER listener.
 func openMetadata(cfg config.Broker, dir string, opts Options, logger *slog.Logger) (*metadata.Store, error) {
 	return metadata.Open(metadata.Options{
-		Dir:                dir,
-		NodeID:             cfg.NodeID(),
-		ControllerListen:   cfg.ControllerListenAddr(),
-		ControllerListener: opts.ControllerListener,
-		Voters:             cfg.Voters(),
-		Logger:             logger,
-		ElectionTimeout:    time.Duration(cfg.Int(config.ControllerQuorumElectionTimeout)) * time.Millisecond,
-		FetchTimeout:       time.Duration(cfg.Int(config.ControllerQuorumFetchTimeout)) * time.Millisecond,
+		Dir:                  dir,
+		NodeID:               cfg.NodeID(),
+		ControllerListen:     cfg.ControllerListenAddr(),
+		ControllerListener:   opts.ControllerListener,
+		ControllerAdvertised: cfg.AdvertisedControllerAddr(),
+		Voters:               cfg.Voters(),
+		Logger:               logger,
+		ElectionTimeout:      time.Duration(cfg.Int(config.ControllerQuorumElectionTimeout)) * time.Millisecond,
+		FetchTimeout:         time.Duration(cfg.Int(config.ControllerQuorumFetchTimeout)) * time.Millisecond,
 	})
 }
 
