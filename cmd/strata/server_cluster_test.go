@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // freePorts returns n ports that were free a moment ago (the flags need
@@ -107,6 +108,19 @@ func TestServerThreeVoters(t *testing.T) {
 	adm := kadm.NewClient(cl)
 	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer rcancel()
+	// Ready means registered; a broker becomes a placement target once
+	// the controller has unfenced it (its first heartbeat).
+	// NB: a raw request: kadm's BrokerMetadata answers from kgo's cache.
+	for {
+		md, err := kmsg.NewPtrMetadataRequest().RequestWith(rctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(md.Brokers) == 3 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	start := time.Now()
 	if _, err := adm.CreateTopic(rctx, 3, 3, nil, "t"); err != nil {
 		t.Fatal(err)
