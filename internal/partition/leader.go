@@ -162,6 +162,31 @@ func (p *Partition) ReadLog(offset int64, maxBytes int32, minOneBatch bool) (Rea
 	return res, nil
 }
 
+// inSyncLocked counts the ISR members that count for min.insync.replicas:
+// the ISR, less the followers that have not caught up for
+// replica.lag.time.max.ms. NB: Kafka counts the ISR as the controller
+// last recorded it; the two differ only while a shrink that is due has
+// not been recorded, which takes no time with a controller and forever
+// without one (two of three voters down). Refusing at once
+// (NOT_ENOUGH_REPLICAS, which a client knows was not written) instead of
+// timing out every acks=all write (REQUEST_TIMED_OUT, which an idempotent
+// client must retry for ever) is the same answer the recorded shrink
+// would give.
+func (p *Partition) inSyncLocked(now time.Time) int {
+	r := p.repl.Load()
+	if r == nil {
+		return len(p.mu.state.ISR)
+	}
+	n := 0
+	for _, id := range p.mu.state.ISR {
+		st := p.mu.followers[id]
+		if id == p.nodeID || st != nil && now.Sub(st.lastCaughtUp) <= r.cfg.LagTimeMax {
+			n++
+		}
+	}
+	return n
+}
+
 // maybeShrinkISR asks to drop the followers that have not caught up for
 // lagMax (replica.lag.time.max.ms); the replication loop calls it.
 func (p *Partition) maybeShrinkISR(now time.Time, lagMax time.Duration) {

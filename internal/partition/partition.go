@@ -220,7 +220,7 @@ func (p *Partition) AppendDeferSync(b []byte, acks int16) (storage.AppendResult,
 		p.mu.Unlock()
 		return storage.AppendResult{}, err
 	}
-	if acks == -1 && len(p.mu.state.ISR) < p.minISR() {
+	if acks == -1 && p.inSyncLocked(p.now()) < p.minISR() {
 		p.mu.Unlock()
 		return storage.AppendResult{}, ErrNotEnoughReplicas
 	}

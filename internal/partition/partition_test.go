@@ -246,3 +246,38 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Without a controller to record the shrink, a follower that stopped
+// catching up still stops counting for min.insync.replicas once
+// replica.lag.time.max.ms passed: acks=-1 is refused (NOT_ENOUGH_REPLICAS)
+// rather than left to time out, while acks=1 goes on.
+func TestMinISRCountsLaggingFollowersOut(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	r := NewReplication(ReplicationConfig{NodeID: 1, LagTimeMax: 30 * time.Second, Now: clock.Now,
+		BrokerAddr: func(int32) (string, bool) { return "", false },
+		AlterPartition: func(ctx context.Context, req metadata.AlterPartitionRequest) (metadata.AlterPartitionResponse, error) {
+			return metadata.AlterPartitionResponse{}, errors.New("no controller quorum")
+		}}, NewSet())
+	defer r.Close()
+	p := leaderOf(t, r, 2)
+	if _, err := p.AppendDeferSync(oneRecord(), -1); err != nil {
+		t.Fatalf("acks=-1 with the follower caught up: %v", err)
+	}
+	clock.Advance(31 * time.Second)
+	p.maybeShrinkISR(clock.Now(), 30*time.Second)
+	if _, err := p.AppendDeferSync(oneRecord(), -1); !errors.Is(err, ErrNotEnoughReplicas) {
+		t.Fatalf("acks=-1 with the follower 31 s behind: %v", err)
+	}
+	if len(p.State().ISR) != 2 {
+		t.Fatalf("ISR changed without the controller: %v", p.State().ISR)
+	}
+	if _, err := p.AppendDeferSync(oneRecord(), 1); err != nil {
+		t.Fatalf("acks=1: %v", err)
+	}
+	if err := p.UpdateFollowerFetch(2, p.LogEndOffset()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.AppendDeferSync(oneRecord(), -1); err != nil {
+		t.Fatalf("acks=-1 once the follower caught up again: %v", err)
+	}
+}
