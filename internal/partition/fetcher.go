@@ -109,7 +109,7 @@ func (f *fetcher) run() {
 			conn = nil
 		}
 		if conn == nil && ok {
-			c, err := dialReplica(addr, fmt.Sprintf("strata-replica-%d", f.r.cfg.NodeID), f.r.cfg.SocketTimeout)
+			c, err := dialReplica(f.ctx, addr, fmt.Sprintf("strata-replica-%d", f.r.cfg.NodeID), f.r.cfg.SocketTimeout)
 			if err != nil {
 				log.Debug("replica fetcher cannot reach the leader", "addr", addr, "err", err)
 			} else {

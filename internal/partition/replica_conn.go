@@ -32,8 +32,11 @@ type replicaConn struct {
 	buf     []byte
 }
 
-func dialReplica(addr string, clientID string, timeout time.Duration) (*replicaConn, error) {
-	nc, err := net.DialTimeout("tcp", addr, timeout)
+// dialReplica connects to a leader; ending ctx (the fetcher stopping)
+// abandons the attempt.
+func dialReplica(ctx context.Context, addr string, clientID string, timeout time.Duration) (*replicaConn, error) {
+	d := net.Dialer{Timeout: timeout}
+	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
