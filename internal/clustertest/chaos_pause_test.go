@@ -46,8 +46,14 @@ func TestChaosFollowerPause(t *testing.T) {
 			return !slices.Contains(isr, follower) && len(isr) >= 2
 		})
 		t.Logf("round %d: %s/%d: follower %d out of the ISR %v after the pause", round, topic, part, follower, time.Since(pausedAt).Round(time.Millisecond))
-		// Keep it paused a random while longer, past the lag time.
-		sleep(between(rng, 0, 2*time.Second))
+		// Keep it paused a random while longer; it must stay out of
+		// the ISR: a paused broker fetches nothing.
+		for until := time.Now().Add(between(rng, 500*time.Millisecond, 2500*time.Millisecond)); time.Now().Before(until); {
+			if isr := c.Partition(topic, part).ISR; slices.Contains(isr, follower) {
+				t.Fatalf("round %d: %s/%d: paused follower %d is back in the ISR %v before it was resumed", round, topic, part, follower, isr)
+			}
+			sleep(250 * time.Millisecond)
+		}
 		c.Resume(follower)
 		resumedAt := time.Now()
 		c.WaitISR(topic, part, "resumed follower back in the ISR", 60*time.Second, func(isr []int32) bool {
