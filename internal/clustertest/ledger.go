@@ -27,6 +27,11 @@ type Ack struct {
 // consumer reads back.
 type Ledger struct {
 	Topic string
+	// Plain marks a ledger written by producers without idempotence:
+	// their retries may store a record twice or out of order, which
+	// Verify then allows (an acknowledged record must still be at its
+	// offset).
+	Plain bool
 
 	mu struct {
 		sync.Mutex
