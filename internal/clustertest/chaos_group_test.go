@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -42,8 +43,16 @@ func TestChaosGroupCoordinatorKill(t *testing.T) {
 		c.Kill(coord)
 
 		// The offsets are served by another broker, unchanged.
+		// (A fresh client each time: franz-go keeps a coordinator it
+		// found until that coordinator answers NOT_COORDINATOR, and a
+		// dead one answers nothing.)
 		c.Eventually("committed offsets served after the coordinator died", 60*time.Second, func(ctx context.Context) error {
-			got, err := c.adm.FetchOffsets(ctx, group)
+			cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			got, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
 			if err == nil {
 				err = got.Error()
 			}
@@ -61,7 +70,17 @@ func TestChaosGroupCoordinatorKill(t *testing.T) {
 		if now := c.coordinator(group); now == coord {
 			t.Errorf("round %d: group still coordinated by killed broker %d", round, coord)
 		}
-		// A new member resumes exactly at the commits.
+		// A new member resumes exactly at the commits (more records
+		// first: a member may have committed a partition's end).
+		var more []*kgo.Record
+		for i := range partitions * 10 {
+			more = append(more, &kgo.Record{Partition: int32(i % partitions), Value: fmt.Appendf(nil, "more%d-%d", round, i)})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := prod.ProduceSync(ctx, more...).FirstErr(); err != nil {
+			t.Fatalf("round %d: produce after the kill: %v", round, err)
+		}
+		cancel()
 		first := firstOffsets(t, c, topic, group, committed)
 		for p, want := range committed {
 			if got, ok := first[p]; ok && got != want {
@@ -78,7 +97,12 @@ func (c *Cluster) coordinator(group string) int32 {
 	c.t.Helper()
 	var id int32 = -1
 	c.Eventually("a coordinator for "+group, 60*time.Second, func(ctx context.Context) error {
-		r := c.adm.FindGroupCoordinators(ctx, group)[group]
+		cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		r := kadm.NewClient(cl).FindGroupCoordinators(ctx, group)[group]
 		if r.Err != nil {
 			return r.Err
 		}
@@ -136,6 +160,7 @@ func firstOffsets(t *testing.T, c *Cluster, topic, group string, committed map[i
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	first := make(map[int32]int64)
+	fetchErrs := make(map[int32]error)
 	seen := func() int {
 		n := 0
 		for p := range committed {
@@ -148,8 +173,16 @@ func firstOffsets(t *testing.T, c *Cluster, topic, group string, committed map[i
 	for seen() < len(committed) {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("new member read from %d of %d committed partitions within a minute", len(first), len(committed))
+			var missing []string
+			for p, o := range committed {
+				if _, ok := first[p]; !ok {
+					d := c.Partition(topic, p)
+					missing = append(missing, fmt.Sprintf("%d (committed %d; leader %d, isr %v; fetch errors %v)", p, o, d.Leader, d.ISR, fetchErrs[p]))
+				}
+			}
+			t.Fatalf("new member read nothing within a minute from committed partitions %v", missing)
 		}
+		fs.EachError(func(_ string, p int32, err error) { fetchErrs[p] = err })
 		fs.EachRecord(func(r *kgo.Record) {
 			if _, ok := first[r.Partition]; !ok {
 				first[r.Partition] = r.Offset
