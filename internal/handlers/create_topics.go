@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -21,7 +23,7 @@ func init() {
 	register(API{Key: 19, MinVersion: 0, MaxVersion: 7, Handle: createTopics})
 }
 
-func createTopics(_ context.Context, env *Env, req *Request) (kmsg.Response, error) {
+func createTopics(ctx context.Context, env *Env, req *Request) (kmsg.Response, error) {
 	r := req.Body.(*kmsg.CreateTopicsRequest)
 	resp := r.ResponseKind().(*kmsg.CreateTopicsResponse)
 	count := map[string]int{}
@@ -43,11 +45,11 @@ func createTopics(_ context.Context, env *Env, req *Request) (kmsg.Response, err
 	// rather than one of each per topic, which made a request for 1,000
 	// topics take 1,000 fsyncs and 1,000 passes.
 	created := make([]*metadata.Topic, len(r.Topics))
-	uerr := env.Meta.Update(func(img *metadata.Image) ([]metadata.Record, error) {
+	update := func(img *metadata.Image) ([]metadata.Record, error) {
 		var all []metadata.Record
 		accepted := map[string]string{} // collision key → name, of this request's topics
 		for i := range r.Topics {
-			if errs[i] != nil {
+			if errs[i] != nil || created[i] != nil {
 				continue
 			}
 			recs, err := metadata.CreateTopicRecords(img, bc, specs[i])
@@ -70,7 +72,24 @@ func createTopics(_ context.Context, env *Env, req *Request) (kmsg.Response, err
 			return nil, nil
 		}
 		return all, nil
-	})
+	}
+	uerr := env.Meta.Update(update)
+	if uerr == nil && slices.ContainsFunc(errs, func(err error) bool { return errors.Is(err, metadata.ErrInvalidReplicationFactor) }) {
+		// NB: placement ran on this broker's image, which may not yet
+		// have a broker that registered a moment ago (a cluster that just
+		// started); Kafka places on the controller's. Catch up with the
+		// quorum and place those topics again.
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if env.Meta.Sync(sctx) == nil {
+			for i, err := range errs {
+				if errors.Is(err, metadata.ErrInvalidReplicationFactor) {
+					errs[i] = nil
+				}
+			}
+			uerr = env.Meta.Update(update)
+		}
+		cancel()
+	}
 	for i, rt := range r.Topics {
 		st := kmsg.NewCreateTopicsResponseTopic()
 		st.Topic = rt.Topic
