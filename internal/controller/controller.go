@@ -63,9 +63,8 @@ type Controller struct {
 		// endTerm stops the loop of the term this node is leader in; nil
 		// while it is not the leader.
 		endTerm context.CancelFunc
-		// deadlines are the brokers' session ends, in this term only: a
-		// new leader gives every broker a full session, as Kafka does,
-		// since it cannot know when the old one last heard from them.
+		// deadlines are the brokers' session ends, in this term only; a
+		// broker first seen in a term gets firstGrace (see there).
 		deadlines map[int32]time.Time
 	}
 }
@@ -257,8 +256,24 @@ func (c *Controller) touch(id int32) {
 	c.mu.Unlock()
 }
 
-// fenceExpired fences the unfenced brokers whose session ended. A broker
-// first seen in this term gets a full session from now.
+// firstGrace is the session a new controller gives a broker it has not
+// heard from yet: half a session, but at least four heartbeats.
+//
+// NB: Kafka gives a full session, since the new controller cannot know
+// when the old one last heard from a broker. But no broker could reach a
+// controller during the election that preceded this term, so a dead
+// broker has been silent for that long already, while a live one finds
+// the new controller within a heartbeat or two. A full session on top of
+// the election would put a dead leader that was also the controller past
+// the 5 s failover.
+func (c *Controller) firstGrace() time.Duration {
+	bc := c.opts.Config()
+	hb := time.Duration(bc.Int(config.BrokerHeartbeatIntervalMs)) * time.Millisecond
+	session := c.sessionTimeout()
+	return min(session, max(session/2, 4*hb))
+}
+
+// fenceExpired fences the unfenced brokers whose session ended.
 func (c *Controller) fenceExpired(now time.Time) {
 	expired := func(img *metadata.Image) []int32 {
 		c.mu.Lock()
@@ -274,7 +289,7 @@ func (c *Controller) fenceExpired(now time.Time) {
 			}
 			d, ok := c.mu.deadlines[id]
 			if !ok {
-				c.mu.deadlines[id] = now.Add(c.sessionTimeout())
+				c.mu.deadlines[id] = now.Add(c.firstGrace())
 				continue
 			}
 			if now.After(d) {
