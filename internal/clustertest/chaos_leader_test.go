@@ -88,6 +88,7 @@ func killLeaderAndProbe(t testing.TB, c *Cluster, led *Ledger, topic string, par
 		t.Fatalf("probe write to %s/%d before the kill: %v", topic, part, err)
 	}
 	leader := c.Leader(topic, part)
+	ctrl := c.ControllerID()
 	c.Kill(leader)
 	killed := time.Now()
 	// One write, issued after the kill; the client retries it (to the
@@ -98,6 +99,9 @@ func killLeaderAndProbe(t testing.TB, c *Cluster, led *Ledger, topic string, par
 		t.Fatalf("no acks=all write to %s/%d acknowledged within a minute of killing its leader %d: %v", topic, part, leader, err)
 	}
 	took := time.Since(killed)
+	// A leader that was also the active controller costs a Raft
+	// election on top of the session timeout: say which it was.
+	t.Logf("%s/%d: leader %d killed (active controller: %d); first acks=all write after %v", topic, part, leader, ctrl, took.Round(time.Millisecond))
 	if now := c.Leader(topic, part); now == leader || !slices.Contains(c.Live(), now) {
 		t.Errorf("%s/%d: leader %d after killing leader %d", topic, part, now, leader)
 	}
