@@ -67,8 +67,10 @@ func (c *testCluster) open(id int32, ln net.Listener) {
 	c.t.Helper()
 	o := Options{
 		Dir: c.dirs[id], NodeID: id, ControllerListen: c.addrs[id], ControllerListener: ln, Voters: c.voters,
-		Logger:          testLogger().With("test_node", id),
-		ElectionTimeout: 200 * time.Millisecond, FetchTimeout: 400 * time.Millisecond,
+		Logger: testLogger().With("test_node", id),
+		// Short enough for quick failovers, long enough that a loaded
+		// 2-core machine does not make leadership flap.
+		ElectionTimeout: 500 * time.Millisecond, FetchTimeout: time.Second,
 	}
 	if c.opts != nil {
 		c.opts(&o)

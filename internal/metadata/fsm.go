@@ -25,6 +25,43 @@ type command struct {
 	// Import replaces an empty image with one read from the pre-Raft
 	// journal (see import.go). It is only valid with IfOffset 0.
 	Import *Image `json:"import,omitempty"`
+	// ID names one proposal of a conditional command, so that a retry
+	// after an ambiguous failure (the leader lost its leadership while
+	// the entry was committing) learns that its first copy applied
+	// instead of seeing a conflict with itself.
+	ID string `json:"id,omitempty"`
+}
+
+// appliedIDs remembers the ids of the last conditional commands applied
+// on this node and the offset each reached. It only ever changes an
+// answer, never the image: a duplicate is refused by its precondition on
+// every node alike, and a node that forgot the id (it restored a
+// snapshot since) answers ErrConflict instead, which Update handles by
+// running fn again. Owned by the FSM goroutine.
+type appliedIDs struct {
+	offsets map[string]int64
+	ring    []string
+	next    int
+}
+
+const appliedIDsKept = 1024
+
+func (a *appliedIDs) add(id string, offset int64) {
+	if a.offsets == nil {
+		a.offsets = make(map[string]int64, appliedIDsKept)
+		a.ring = make([]string, appliedIDsKept)
+	}
+	if old := a.ring[a.next]; old != "" {
+		delete(a.offsets, old)
+	}
+	a.ring[a.next] = id
+	a.next = (a.next + 1) % appliedIDsKept
+	a.offsets[id] = offset
+}
+
+func (a *appliedIDs) get(id string) (int64, bool) {
+	off, ok := a.offsets[id]
+	return off, ok
 }
 
 // applyResult is what FSM.Apply returns to the proposer on the leader:
@@ -75,12 +112,18 @@ func (f fsm) Apply(l *raft.Log) any {
 	cur := f.s.img.Load()
 	next, err := applyCommand(cur, cmd)
 	if err != nil {
+		if off, ok := f.s.applied.get(cmd.ID); ok && cmd.ID != "" && errors.Is(err, ErrConflict) {
+			return &applyResult{offset: off} // a retry of a command that applied
+		}
 		if !errors.Is(err, ErrConflict) {
 			f.s.log.Debug("metadata: command rejected", "index", l.Index, "err", err)
 		}
 		return &applyResult{offset: cur.Offset, err: err}
 	}
 	f.s.publishLocked(next)
+	if cmd.ID != "" {
+		f.s.applied.add(cmd.ID, next.Offset)
+	}
 	return &applyResult{offset: next.Offset}
 }
 

@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 )
@@ -112,5 +113,39 @@ func TestSubscribeSeesEveryImageInOrder(t *testing.T) {
 		if offsets[i] != want[i] {
 			t.Fatalf("offsets seen %v, want %v", offsets, want)
 		}
+	}
+}
+
+// A conditional command proposed twice (a retry after the leader lost its
+// leadership while the first copy was committing) answers the second
+// time with the first copy's result, not a conflict with itself; the
+// image changes once.
+func TestRetriedCommandAnswersItsFirstResult(t *testing.T) {
+	s := openTestStore(t, t.TempDir())
+	registerNode(t, s, 1)
+	off := s.Image().Offset
+	body, err := json.Marshal(command{Records: []Record{{Type: TypeCluster, ClusterID: "c"}}, IfOffset: &off, ID: "retry-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.handlePropose(context.Background(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.handlePropose(context.Background(), body)
+	if err != nil || second != first {
+		t.Fatalf("retry answered %v, %v; first %v", second, err, first)
+	}
+	if s.Image().Offset != off+1 {
+		t.Fatalf("offset %d after one command applied twice, want %d", s.Image().Offset, off+1)
+	}
+	// Without an id the second copy is a plain conflict.
+	off = s.Image().Offset
+	body, _ = json.Marshal(command{Records: []Record{{Type: TypeCluster, ClusterID: "d"}}, IfOffset: &off})
+	if _, err := s.handlePropose(context.Background(), body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.handlePropose(context.Background(), body); !errors.Is(err, ErrConflict) {
+		t.Fatalf("second copy without an id: %v", err)
 	}
 }

@@ -52,7 +52,7 @@ func (s *Store) startImport(img *Image) {
 		zero := int64(0)
 		for {
 			ctx, cancel := context.WithTimeout(s.ctx, UpdateTimeout)
-			err := s.propose(ctx, command{Import: img, IfOffset: &zero})
+			err := s.propose(ctx, command{Import: img, IfOffset: &zero, ID: NewUUID().String()})
 			cancel()
 			switch {
 			case err == nil:

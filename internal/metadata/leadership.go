@@ -89,7 +89,10 @@ func (s *Store) observeLeader() {
 		// Apply everything of earlier terms before acting as the
 		// controller. If leadership is lost meanwhile, the barrier fails
 		// and the next observation sorts it out.
-		if err := s.raft.Barrier(barrierTimeout).Error(); err != nil {
+		ctx, cancel := context.WithTimeout(s.ctx, barrierTimeout)
+		err := s.await(ctx, s.raft.Barrier(barrierTimeout))
+		cancel()
+		if err != nil {
 			s.log.Info("metadata: barrier after election failed", "err", err)
 			return
 		}
@@ -209,8 +212,10 @@ func (s *Store) waitLeader(ctx context.Context) error {
 // configuration; followers are corrected when they lead or by AddNonvoter
 // at join.
 func (s *Store) fixOwnAddress() {
+	ctx, cancel := context.WithTimeout(s.ctx, barrierTimeout)
+	defer cancel()
 	f := s.raft.GetConfiguration()
-	if f.Error() != nil {
+	if s.await(ctx, f) != nil {
 		return
 	}
 	want := s.trans.LocalAddr()
@@ -221,12 +226,32 @@ func (s *Store) fixOwnAddress() {
 		s.log.Info("metadata: updating this node's controller address in the quorum", "old", srv.Address, "new", want)
 		var err error
 		if srv.Suffrage == raft.Voter {
-			err = s.raft.AddVoter(s.id, want, 0, barrierTimeout).Error()
+			err = s.await(ctx, s.raft.AddVoter(s.id, want, 0, barrierTimeout))
 		} else {
-			err = s.raft.AddNonvoter(s.id, want, 0, barrierTimeout).Error()
+			err = s.await(ctx, s.raft.AddNonvoter(s.id, want, 0, barrierTimeout))
 		}
 		if err != nil {
 			s.log.Warn("metadata: updating this node's controller address", "err", err)
 		}
+	}
+}
+
+// await waits for a future of the library, or for ctx.
+//
+// NB: a future of an entry the leader had dispatched when it shut down
+// can stay unanswered (Barrier's has no shutdown channel); waiting on
+// Error() alone hung a Close. The goroutine left behind ends if the
+// future is ever answered.
+func (s *Store) await(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		if s.ctx.Err() != nil {
+			return ErrClosed
+		}
+		return ctx.Err()
 	}
 }

@@ -97,7 +97,7 @@ func (s *Store) handleJoin(ctx context.Context, body json.RawMessage) (any, erro
 		return nil, fmt.Errorf("metadata: bad join request %s", body)
 	}
 	f := s.raft.GetConfiguration()
-	if err := f.Error(); err != nil {
+	if err := s.await(ctx, f); err != nil {
 		return nil, leaderError(err)
 	}
 	id := serverID(req.NodeID)
@@ -116,7 +116,7 @@ func (s *Store) handleJoin(ctx context.Context, body json.RawMessage) (any, erro
 	if d, ok := ctx.Deadline(); ok {
 		timeout = max(time.Until(d), time.Millisecond)
 	}
-	if err := s.raft.AddNonvoter(id, raft.ServerAddress(req.Addr), 0, timeout).Error(); err != nil {
+	if err := s.await(ctx, s.raft.AddNonvoter(id, raft.ServerAddress(req.Addr), 0, timeout)); err != nil {
 		return nil, leaderError(err)
 	}
 	s.log.Info("metadata: added a non-voter", "joined_id", req.NodeID, "addr", req.Addr)
@@ -188,8 +188,10 @@ func (s *Store) Quorum() QuorumInfo {
 		Voters:        []ReplicaInfo{},
 		Observers:     []ReplicaInfo{},
 	}
+	ctx, cancel := context.WithTimeout(s.ctx, barrierTimeout)
+	defer cancel()
 	f := s.raft.GetConfiguration()
-	if f.Error() != nil {
+	if s.await(ctx, f) != nil {
 		return q
 	}
 	leading := s.IsLeader()

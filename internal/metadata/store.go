@@ -83,6 +83,9 @@ type Store struct {
 		changed chan struct{}
 	}
 
+	// applied remembers recent conditional commands (see appliedIDs).
+	applied appliedIDs
+
 	// writeMu serializes this node's Updates, so they never conflict
 	// with each other (only with other nodes').
 	writeMu sync.Mutex
@@ -94,6 +97,10 @@ type Store struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// dialCtx ends the Raft transport's waits for unreachable peers; it
+	// outlives ctx in Close so the hand-over can still reach a peer.
+	dialCtx    context.Context
+	cancelDial context.CancelFunc
 
 	closeOnce sync.Once
 	closeErr  error
@@ -141,6 +148,7 @@ func Open(opts Options) (_ *Store, err error) {
 		importing: make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.dialCtx, s.cancelDial = context.WithCancel(context.Background())
 	s.pub.changed = make(chan struct{})
 	s.lead.init()
 	s.rpc.init()
@@ -318,7 +326,9 @@ func (s *Store) handOver() {
 	if s.noHandOver || s.raft.State() != raft.Leader || len(s.voters) < 2 {
 		return
 	}
-	if err := s.raft.LeadershipTransfer().Error(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), barrierTimeout)
+	defer cancel()
+	if err := s.await(ctx, s.raft.LeadershipTransfer()); err != nil {
 		s.log.Info("metadata: handing leadership over before stopping", "err", err)
 	}
 }
@@ -334,8 +344,10 @@ func (s *Store) Close() error {
 		if s.raft != nil {
 			s.lead.stop(s)
 			s.handOver()
+			s.cancelDial()
 			errs = append(errs, s.raft.Shutdown().Error())
 		}
+		s.cancelDial()
 		if s.closeMux != nil {
 			errs = append(errs, s.closeMux())
 		} else if s.opts.ControllerListener != nil {

@@ -2,11 +2,13 @@ package metadata
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -28,6 +30,9 @@ const (
 	// per peer and I/O timeout.
 	raftPool    = 3
 	raftTimeout = 10 * time.Second
+	// dialRetry is the pause between connection attempts to a peer that
+	// refuses them (see raftLayer.Dial).
+	dialRetry = 50 * time.Millisecond
 )
 
 // openTransport returns the Raft transport: in memory for a lone voter
@@ -222,10 +227,33 @@ func (l *raftLayer) Close() error { return nil }
 
 func (l *raftLayer) Addr() net.Addr { return advertisedAddr(l.m.advertise) }
 
+// Dial connects to a peer. A refused connection (the peer is down) is
+// retried every dialRetry until timeout instead of failing at once.
+//
+// NB: the library backs off exponentially on failed AppendEntries, up to
+// ~10 s between tries, and nothing wakes it early: with instant failures a
+// peer down for a few seconds would, once restarted, wait up to 10 s for
+// the leader to send it the log it missed. With dials that wait for the
+// peer, failures are rare (one per timeout) and a restarted peer is
+// reached within dialRetry.
 func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", string(addr), timeout)
-	if err != nil {
-		return nil, err
+	ctx, cancel := context.WithTimeout(l.m.s.dialCtx, timeout)
+	defer cancel()
+	var d net.Dialer
+	var c net.Conn
+	var err error
+	for {
+		if c, err = d.DialContext(ctx, "tcp", string(addr)); err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(dialRetry):
+		}
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)

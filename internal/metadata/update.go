@@ -61,7 +61,7 @@ func (s *Store) UpdateContext(ctx context.Context, fn func(img *Image) ([]Record
 			return err
 		}
 		off := cur.Offset
-		err = s.propose(ctx, command{Records: recs, IfOffset: &off})
+		err = s.propose(ctx, command{Records: recs, IfOffset: &off, ID: NewUUID().String()})
 		if !errors.Is(err, ErrConflict) {
 			return err
 		}
@@ -132,7 +132,7 @@ func (s *Store) handlePropose(ctx context.Context, req json.RawMessage) (any, er
 		timeout = max(time.Until(d), time.Millisecond)
 	}
 	f := s.raft.Apply(req, timeout)
-	if err := f.Error(); err != nil {
+	if err := s.await(ctx, f); err != nil {
 		return nil, leaderError(err)
 	}
 	res, ok := f.Response().(*applyResult)
@@ -187,7 +187,7 @@ func (s *Store) handleSync(ctx context.Context, _ json.RawMessage) (any, error) 
 	if d, ok := ctx.Deadline(); ok {
 		timeout = max(time.Until(d), time.Millisecond)
 	}
-	if err := s.raft.Barrier(timeout).Error(); err != nil {
+	if err := s.await(ctx, s.raft.Barrier(timeout)); err != nil {
 		return nil, leaderError(err)
 	}
 	return proposeResponse{Offset: s.Image().Offset}, nil
