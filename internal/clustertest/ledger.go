@@ -132,6 +132,13 @@ func (c *Cluster) StartProducer(led *Ledger, prefix string, rate int, opts ...kg
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.MaxBufferedRecords(1000),
 		kgo.RetryBackoffFn(func(int) time.Duration { return 100 * time.Millisecond }),
+		// A request to a paused (SIGSTOPped) broker gets no answer; the
+		// client gives up on it after the produce timeout plus this
+		// overhead and retries the batch at the partition's new leader.
+		// kgo's defaults (10 s + 10 s) would stall the producer that long
+		// after the cluster has moved on.
+		kgo.ProduceRequestTimeout(5 * time.Second),
+		kgo.RequestTimeoutOverhead(2 * time.Second),
 	}, opts...)
 	cl, err := kgo.NewClient(all...)
 	if err != nil {
