@@ -227,7 +227,19 @@ func (p *Partition) proposeISRLocked(isr []int32, now time.Time) {
 		PartitionEpoch: st.PartitionEpoch,
 		NewISR:         isr,
 	}
+	p.mu.pendingReq = req
 	r.alterPartition(p, req, gen)
+}
+
+// retryAlter sends an unanswered AlterPartition again, unless the state
+// moved on since it was asked (gen).
+func (p *Partition) retryAlter(gen int32, req metadata.AlterPartitionRequest) {
+	p.mu.Lock()
+	current := gen == p.mu.alterGen && p.mu.pendingISR != nil
+	p.mu.Unlock()
+	if r := p.repl.Load(); current && r != nil {
+		r.alterPartition(p, req, gen)
+	}
 }
 
 // alterDone applies an AlterPartition answer, unless the state moved on
@@ -238,8 +250,17 @@ func (p *Partition) alterDone(gen int32, resp metadata.AlterPartitionResponse, e
 	if gen != p.mu.alterGen {
 		return
 	}
+	if err != nil {
+		// No answer: the controller may have applied the change. Keep
+		// counting the pending ISR for the HW (it is the larger one of an
+		// expansion, so that is safe) and ask again after the backoff,
+		// until an answer or a new state settles it, as Kafka does.
+		req := p.mu.pendingReq
+		time.AfterFunc(backoff, func() { p.retryAlter(gen, req) })
+		return
+	}
 	p.mu.pendingISR = nil
-	if err != nil || resp.ErrorCode != 0 {
+	if resp.ErrorCode != 0 {
 		p.mu.alterRetryAt = p.now().Add(backoff)
 		return
 	}

@@ -80,6 +80,9 @@ type Partition struct {
 		// ISR), so an expansion is safe before it commits and a shrink
 		// only helps once it has.
 		pendingISR []int32
+		// pendingReq is the AlterPartition that proposed pendingISR, sent
+		// again while it goes unanswered.
+		pendingReq metadata.AlterPartitionRequest
 		// alterGen identifies the AlterPartition in flight; a state change
 		// bumps it so that a late answer is ignored. alterRetryAt holds
 		// back the next request after a failed one.
@@ -150,6 +153,18 @@ func (p *Partition) SetState(st State) {
 	}
 	p.maybeAdvanceHWLocked()
 	p.signalLocked()
+}
+
+// Stop marks a replica this broker no longer holds (deleted, or
+// reassigned away): it leads nothing from now on, so produces waiting for
+// the ISR fail with ErrNotLeader at once instead of at their timeout.
+func (p *Partition) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.state.Leader = -1
+	p.mu.followers = nil
+	p.signalLocked()
+	p.wakeFetchesLocked()
 }
 
 // State returns the partition's leadership state.

@@ -176,6 +176,7 @@ func (b *Broker) dropPartitions(keys []partition.Key) {
 	for i, key := range keys {
 		if p := b.parts.Remove(key); p != nil {
 			b.repl.Untrack(p)
+			p.Stop() // an acks=all produce waiting on it fails now
 		}
 		tps[i] = storage.TopicPartition{Topic: key.Topic, Partition: key.Index}
 	}
