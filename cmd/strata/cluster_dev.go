@@ -27,6 +27,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // devControllerPortOffset separates the controller ports from the Kafka
@@ -232,7 +233,10 @@ func runDevCluster(ctx context.Context, out io.Writer, exe string, nodes []*devN
 	return errors.New("every broker has exited")
 }
 
-// waitDevBrokers waits (up to 30s) until Metadata lists all n brokers.
+// waitDevBrokers waits (up to 30s) until every one of the n brokers lists
+// all n in its Metadata. Each broker answers from its own copy of the
+// metadata log, so one broker listing them all does not mean the next
+// client (say `cluster status`, which may ask another) is told the same.
 func waitDevBrokers(ctx context.Context, seeds []string, n int) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ClientID(cliClientID))
 	if err != nil {
@@ -242,17 +246,23 @@ func waitDevBrokers(ctx context.Context, seeds []string, n int) error {
 	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	got := 0
+	got, seen := 0, 0
 	for {
-		md, err := adm.BrokerMetadata(ctx)
-		if err == nil {
-			if got = len(md.Brokers); got >= n {
+		if md, err := adm.BrokerMetadata(ctx); err == nil {
+			got, seen = len(md.Brokers), 0
+			for _, b := range md.Brokers {
+				resp, err := cl.Broker(int(b.NodeID)).RetriableRequest(ctx, kmsg.NewPtrMetadataRequest())
+				if mr, ok := resp.(*kmsg.MetadataResponse); err == nil && ok && len(mr.Brokers) >= n {
+					seen++
+				}
+			}
+			if got >= n && seen >= n {
 				return nil
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("Metadata lists %d of the %d brokers after 30s", got, n)
+			return fmt.Errorf("after 30s Metadata lists %d of the %d brokers; %d of them list all", got, n, seen)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

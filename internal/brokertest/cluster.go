@@ -86,10 +86,15 @@ const settleTimeout = 30 * time.Second
 
 // waitSettled waits until every running node's image lists every running
 // node as a live (registered, unfenced) broker, so a test's first request
-// sees the whole cluster wherever it lands.
+// sees the whole cluster wherever it lands, and then until every node has
+// applied the log as far as the furthest one had. A restarted node replays
+// its log: part way through, its image can show it unfenced (from before
+// it stopped) with leaderships and ISRs long since changed, so seeing
+// itself live does not mean it has caught up.
 func (c *Cluster) waitSettled() {
 	c.t.Helper()
 	deadline := time.Now().Add(settleTimeout)
+	target := int64(-1) // the offset every node must reach, once live
 	for {
 		c.mu.Lock()
 		var running []*clusterNode
@@ -99,20 +104,29 @@ func (c *Cluster) waitSettled() {
 			}
 		}
 		c.mu.Unlock()
-		settled := true
+		settled, furthest := true, int64(0)
 		for _, n := range running {
 			img := n.b.Metadata().Image()
+			furthest = max(furthest, img.Offset)
+			if target >= 0 {
+				settled = settled && img.Offset >= target
+				continue
+			}
 			for _, other := range running {
 				if b, ok := img.Brokers[other.id]; !ok || b.Fenced {
 					settled = false
 				}
 			}
 		}
-		if settled {
+		switch {
+		case settled && target >= 0:
 			return
+		case settled:
+			target = furthest
+			continue
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("brokertest: the nodes did not all see each other registered within %v", settleTimeout)
+			c.t.Fatalf("brokertest: the nodes did not all see each other registered and catch up (offset %d) within %v", target, settleTimeout)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
