@@ -68,24 +68,18 @@ func (p *Partition) followerSetHW(leader, epoch int32, leaderHW int64) {
 // followerTruncate removes this replica's log from offset on (a tail the
 // leader does not have).
 func (p *Partition) followerTruncate(leader, epoch int32, offset int64) error {
-	p.roleMu.Lock()
-	defer p.roleMu.Unlock()
-	p.mu.Lock()
-	err := p.checkFollowingLocked(leader, epoch)
-	p.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if err := p.log.TruncateTo(offset); err != nil {
-		return err
-	}
-	p.afterTruncate()
-	return nil
+	return p.followerRewrite(leader, epoch, func() error { return p.log.TruncateTo(offset) })
 }
 
 // followerStartAt empties the log and restarts it at offset (the leader's
 // log start, above this replica's log end).
 func (p *Partition) followerStartAt(leader, epoch int32, offset int64) error {
+	return p.followerRewrite(leader, epoch, func() error { return p.log.TruncateFullyAndStartAt(offset) })
+}
+
+// followerRewrite runs a change of the log's tail while this replica still
+// follows leader in epoch, serialized with role changes.
+func (p *Partition) followerRewrite(leader, epoch int32, change func() error) error {
 	p.roleMu.Lock()
 	defer p.roleMu.Unlock()
 	p.mu.Lock()
@@ -94,7 +88,7 @@ func (p *Partition) followerStartAt(leader, epoch int32, offset int64) error {
 	if err != nil {
 		return err
 	}
-	if err := p.log.TruncateFullyAndStartAt(offset); err != nil {
+	if err := change(); err != nil {
 		return err
 	}
 	p.afterTruncate()

@@ -138,23 +138,9 @@ func followerChunk(b []byte, room int64) (chunk []byte, first, last, maxTs int64
 // cache and the producer state.
 func (l *Log) writeFollowerLocked(cfg *Config, b []byte) error {
 	seg := l.mu.active
-	f, err := seg.open()
+	pos, err := l.writeAtEnd(seg, b)
 	if err != nil {
 		return err
-	}
-	pos := seg.size.Load()
-	_, err = f.WriteAt(b, pos)
-	for attempt := 0; err != nil && attempt < maxReopens; attempt++ {
-		g := reopenAfterClose(err, seg.file, l.env.files)
-		if g == nil {
-			break
-		}
-		f = g
-		_, err = f.WriteAt(b, pos)
-	}
-	if err != nil {
-		f.Truncate(pos)
-		return fmt.Errorf("storage: appending to %s: %w", seg.path(logSuffix), err)
 	}
 	ix := seg.idx.Load()
 	it := record.NewBatches(b)

@@ -233,26 +233,10 @@ func (l *Log) appendLocked(cfg *Config, b []byte, leaderEpoch int32, records, ma
 	}
 
 	seg := l.mu.active
-	f, err := seg.open()
+	pos, err := l.writeAtEnd(seg, b)
 	if err != nil {
 		undo()
 		return AppendResult{}, false, err
-	}
-	pos := seg.size.Load()
-	_, err = f.WriteAt(b, pos)
-	for attempt := 0; err != nil && attempt < maxReopens; attempt++ {
-		g := reopenAfterClose(err, seg.file, l.env.files)
-		if g == nil {
-			break
-		}
-		f = g
-		_, err = f.WriteAt(b, pos)
-	}
-	if err != nil {
-		// Nothing is published yet; cut whatever part reached the file.
-		f.Truncate(pos)
-		undo()
-		return AppendResult{}, false, fmt.Errorf("storage: appending to %s: %w", seg.path(logSuffix), err)
 	}
 
 	ix := seg.idx.Load()
@@ -566,4 +550,29 @@ func (l *Log) LatestEpoch() int32 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.mu.epochs.latest()
+}
+
+// writeAtEnd writes b at the end of seg's file (not yet published: the
+// segment's size and the log end do not move) and returns where it
+// starts. On failure it cuts whatever part reached the file.
+func (l *Log) writeAtEnd(seg *segment, b []byte) (int64, error) {
+	f, err := seg.open()
+	if err != nil {
+		return 0, err
+	}
+	pos := seg.size.Load()
+	_, err = f.WriteAt(b, pos)
+	for attempt := 0; err != nil && attempt < maxReopens; attempt++ {
+		g := reopenAfterClose(err, seg.file, l.env.files)
+		if g == nil {
+			break
+		}
+		f = g
+		_, err = f.WriteAt(b, pos)
+	}
+	if err != nil {
+		f.Truncate(pos)
+		return 0, fmt.Errorf("storage: appending to %s: %w", seg.path(logSuffix), err)
+	}
+	return pos, nil
 }
