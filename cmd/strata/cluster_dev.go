@@ -317,9 +317,16 @@ func stopDevNodes(out io.Writer, nodes []*devNode) {
 			select {
 			case <-n.exited:
 			case <-time.After(time.Minute):
-				fmt.Fprintf(out, "broker %d did not stop within 1m of SIGTERM; killing it\n", n.id)
-				n.cmd.Process.Kill()
-				<-n.exited
+				// NB: SIGQUIT first: Go writes every goroutine's stack to
+				// the broker's log, which shows where its shutdown hangs.
+				fmt.Fprintf(out, "broker %d did not stop within 1m of SIGTERM; sending SIGQUIT (its goroutines go to %s), then killing it\n", n.id, n.logPath)
+				n.cmd.Process.Signal(syscall.SIGQUIT)
+				select {
+				case <-n.exited:
+				case <-time.After(5 * time.Second):
+					n.cmd.Process.Kill()
+					<-n.exited
+				}
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -252,7 +253,8 @@ func TestClusterDev(t *testing.T) {
 	}
 	for i := 1; i <= 3; i++ {
 		if want := fmt.Sprintf("broker %d stopped (exit status 0)", i); !strings.Contains(all.String(), want) {
-			t.Errorf("cluster dev output lacks %q:\n%s", want, all.String())
+			t.Errorf("cluster dev output lacks %q:\n%s\nits log ends:\n%s", want, all.String(),
+				logTail(filepath.Join(dir, fmt.Sprintf("node-%d.log", i)), 400))
 		}
 	}
 }
