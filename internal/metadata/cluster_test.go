@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 // testCluster is n Stores on real controller listeners (127.0.0.1:0),
@@ -402,5 +404,20 @@ func BenchmarkFailover(b *testing.B) {
 			}
 			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/failover")
 		})
+	}
+}
+
+// The Raft transport replicates without the library's pipeline, which can
+// deadlock a deposed leader's Shutdown (see openTransport).
+func TestTransportDoesNotPipeline(t *testing.T) {
+	c := startCluster(t, 3, 0, nil)
+	lead := c.leader()
+	var peer int32 = 1
+	if peer == lead {
+		peer = 2
+	}
+	_, err := c.nodes[lead].trans.AppendEntriesPipeline(raft.ServerID(fmt.Sprint(peer)), raft.ServerAddress(c.addrs[peer]))
+	if !errors.Is(err, raft.ErrPipelineReplicationNotSupported) {
+		t.Fatalf("AppendEntriesPipeline: %v, want ErrPipelineReplicationNotSupported", err)
 	}
 }

@@ -68,7 +68,16 @@ func (s *Store) openTransport() (raft.Transport, error) {
 		Stream:  &raftLayer{m: m},
 		MaxPool: raftPool,
 		Timeout: raftTimeout,
-		Logger:  newHclog(s.log),
+		// NB: no pipelining (1 = every AppendEntries waits for its
+		// answer). The library's pipeline can deadlock a deposed
+		// leader: its decoder stops at a reply from a newer term while
+		// the sender still blocks handing the next request to it, and
+		// nothing but the pipeline's Close (which that sender would
+		// run) wakes it, so raft.Shutdown waits forever. A broker
+		// stopping under load hung like that in Close. The metadata log
+		// is small and batched; synchronous sends cost nothing seen.
+		MaxRPCsInFlight: 1,
+		Logger:          newHclog(s.log),
 	}), nil
 }
 
