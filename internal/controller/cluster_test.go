@@ -211,9 +211,16 @@ func TestClusterFencingMovesLeadership(t *testing.T) {
 	e.waitClientView("f", 0, func(leader int32, brokers []int32) bool {
 		return leader == 2 && slices.Equal(brokers, []int32{2, 3})
 	})
-	bd, err := e.adm.ListBrokers(e.ctx())
-	if err != nil || len(bd) != 2 {
-		t.Fatalf("kadm brokers: %v %+v", err, bd)
+	// (kadm may ask another broker, whose image can trail the one that
+	// answered above by a moment.)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		bd, err := e.adm.ListBrokers(e.ctx())
+		if err == nil && len(bd) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kadm brokers: %v %+v", err, bd)
+		}
 	}
 
 	e.c.Restart(0)
