@@ -8,7 +8,8 @@
 #   bash bench/cluster.sh
 #
 # REPS (3), RECORDS (500000), PARTITIONS (8), PRODUCERS (8), E2E_RATE
-# (5000 records/s) and E2E_DURATION (20s) tune it; DIR picks the disk.
+# (5000 records/s), E2E_DURATION (20s) and E2E_REPS (3) tune it; DIR picks
+# the disk.
 # Not part of `go test ./...` or CI.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +19,7 @@ PARTITIONS=${PARTITIONS:-8}
 PRODUCERS=${PRODUCERS:-8}
 E2E_RATE=${E2E_RATE:-5000}
 E2E_DURATION=${E2E_DURATION:-20s}
+E2E_REPS=${E2E_REPS:-3}
 DIR=${DIR:-$(mktemp -d "${TMPDIR:-/tmp}/strata-cluster.XXXXXX")}
 mkdir -p "$DIR"
 bin="$DIR/strata"
@@ -105,10 +107,13 @@ c=$(median <"$DIR/cluster")
 echo "median: one broker acks=1 $s records/s, 3 brokers RF=3 acks=all $c records/s = $(awk -v s="$s" -v c="$c" 'BEGIN {printf "%.0f%%", 100*c/s}')"
 
 echo
-echo "== end-to-end latency through 3 brokers, RF=3, acks=all, 1 KiB records at $E2E_RATE records/s for $E2E_DURATION"
-d=$(mktemp -d "$DIR/run.XXXXXX")
-start_cluster "$d"
-"$bin" bench e2e --bootstrap-server "$boot" --rate "$E2E_RATE" --duration "$E2E_DURATION" --record-size 1024 \
-	--acks all --replication-factor 3 --partitions "$PARTITIONS" --topic strata-e2e --quiet 2>&1 | tail -4
-stop_all
+echo "== end-to-end latency through 3 brokers, RF=3, acks=all, 1 KiB records at $E2E_RATE records/s for $E2E_DURATION, $E2E_REPS runs"
+for i in $(seq 1 "$E2E_REPS"); do
+	d=$(mktemp -d "$DIR/run.XXXXXX")
+	start_cluster "$d"
+	"$bin" bench e2e --bootstrap-server "$boot" --rate "$E2E_RATE" --duration "$E2E_DURATION" --record-size 1024 \
+		--acks all --replication-factor 3 --partitions "$PARTITIONS" --topic strata-e2e --quiet 2>&1 | grep 'latency' | sed "s/^ */  run $i: /"
+	stop_all
+	rm -rf "$d"
+done
 rm -rf "$DIR"
