@@ -78,12 +78,13 @@ func Start(t testing.TB, opts Options) *Cluster {
 	} else {
 		c.dir = t.TempDir()
 	}
+	addrs := freeAddrs(t, 2*opts.Brokers)
 	for i := range opts.Brokers {
 		id := int32(i + 1)
 		c.nodes = append(c.nodes, &Node{
 			ID:             id,
-			Addr:           freeAddr(t),
-			ControllerAddr: freeAddr(t),
+			Addr:           addrs[2*i],
+			ControllerAddr: addrs[2*i+1],
 			DataDir:        filepath.Join(c.dir, fmt.Sprintf("node-%d", id)),
 			LogPath:        filepath.Join(c.dir, fmt.Sprintf("node-%d.log", id)),
 			c:              c,
@@ -135,15 +136,22 @@ func (c *Cluster) cleanup() {
 	}
 }
 
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t testing.TB) string {
+// freeAddrs returns n distinct loopback addresses whose ports were free a
+// moment ago. Every port stays bound until all are chosen: a port closed
+// at once can be handed out again by the next bind, and two nodes given
+// one port would leave the cluster a broker short.
+func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("clustertest: find a free port: %v", err)
+	out := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("clustertest: find a free port: %v", err)
+		}
+		defer l.Close()
+		out = append(out, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return out
 }
 
 // Node returns the broker with node id id.
