@@ -4,70 +4,22 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/strata-io/strata/internal/clustertest"
 )
 
-// binDir holds the strata binary built for this test run.
-var binDir string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "strata-crashtest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "crashtest:", err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-var buildOnce = sync.OnceValues(func() (string, error) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("go tool not on PATH: %w", err)
-	}
-	out, err := exec.Command(goBin, "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("go env GOMOD: not inside the strata module")
-	}
-	bin := filepath.Join(binDir, "strata")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command(goBin, append(args, "./cmd/strata")...)
-	cmd.Dir = filepath.Dir(gomod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/strata: %w\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// strataBinary builds ./cmd/strata once per test run and returns its path.
-func strataBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := buildOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
+// TestMain gives the strata binary built for this run (the same build as
+// the cluster harness's, race-enabled under -race) a directory of its own.
+func TestMain(m *testing.M) { clustertest.Main(m) }
 
 // freeAddr returns a loopback address with a port that was free a moment
 // ago. The broker keeps it across restarts, so clients reconnect to the
@@ -102,7 +54,7 @@ type broker struct {
 }
 
 func newBroker(t *testing.T, extraArgs ...string) *broker {
-	b := &broker{t: t, bin: strataBinary(t), addr: freeAddr(t), dataDir: t.TempDir(), args: extraArgs}
+	b := &broker{t: t, bin: clustertest.Binary(t), addr: freeAddr(t), dataDir: t.TempDir(), args: extraArgs}
 	t.Cleanup(func() {
 		if b.running() {
 			b.cmd.Process.Kill()
